@@ -1,0 +1,44 @@
+/**
+ * The language side as the session sees it. An LlmProvider streams text for a list of
+ * chat messages; a Responder turns one user utterance into the sentences of a spoken
+ * reply (prompt, memory and sentence splitting live behind it).
+ */
+import type { ProviderHealth } from '../speech/types.ts';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+  /** OpenAI-style tool calling fields, used by providers that support tools. */
+  tool_call_id?: string;
+  tool_calls?: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }>;
+  name?: string;
+}
+
+export interface LlmRequest {
+  messages: ChatMessage[];
+  signal: AbortSignal;
+}
+
+export interface LlmProvider {
+  readonly name: string;
+  health(): ProviderHealth;
+  /** Streams text deltas of the answer. Throws ProviderError (retryable or not) on failure. */
+  stream(request: LlmRequest): AsyncIterable<string>;
+}
+
+export interface ReplyRequest {
+  deviceId: string;
+  /** What the user said (final transcript) or typed. */
+  text: string;
+  language?: string;
+  signal: AbortSignal;
+  /** Called once, when the first token of the answer arrives (turn timings). */
+  onFirstToken?: () => void;
+}
+
+export interface Responder {
+  /** Yields the reply sentence by sentence, as soon as each is complete. */
+  reply(request: ReplyRequest): AsyncIterable<string>;
+  /** Forget the device's conversation (protocol `reset`). */
+  resetConversation(deviceId: string): void;
+}

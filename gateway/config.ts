@@ -1,0 +1,130 @@
+/**
+ * The gateway's one typed configuration object. Sources, later ones winning:
+ * defaults < JSON file (VOXGATE_CONFIG / --config) < environment < command-line flags.
+ * No other module reads process.env: they receive the parts of this object they need.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_TOPIC_PREFIX } from '../protocol/index.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveMs = z.coerce.number().int().positive();
+
+/** Session limits (PROTOCOL.md §4); each default has a one-line reason. */
+export const LimitsSchema = z.object({
+  /** PROTOCOL §4: a turn longer than 30 s of audio is ended by the gateway. */
+  maxTurnMs: positiveMs.default(30_000),
+  /** PROTOCOL §4: audio faster than 2× real time is refused as `rate_limited`. */
+  maxAudioRate: z.coerce.number().positive().default(2),
+  /** Largest legal mic packet is 120 ms pcm16 (3,840 B) or a 60 ms Opus packet (≤ 3,828 B). */
+  maxAudioFrameBytes: z.coerce.number().int().positive().default(4096),
+  /** PROTOCOL §2: reply audio runs at most this far ahead of real time. */
+  leadMs: z.coerce.number().int().min(0).default(400),
+  /** PROTOCOL §1.3: after `listen stop` with `frames`, wait this long for frames still in flight. */
+  stragglerWaitMs: z.coerce.number().int().min(0).default(300),
+  /** A connection that authenticated but never says hello is closed after this (no buffering first). */
+  helloTimeoutMs: positiveMs.default(10_000),
+  /** Rate limiting tolerates this much burst (ms of audio) before judging the rate. */
+  rateBurstMs: positiveMs.default(1_000),
+});
+export type Limits = z.infer<typeof LimitsSchema>;
+
+export const ConfigSchema = z.object({
+  /** Where the SQLite database (and later models) live. */
+  dataDir: z.string().min(1).default('./data'),
+  /** Interface to bind; 0.0.0.0 so wearables on the LAN can reach it (they authenticate). */
+  host: z.string().min(1).default('0.0.0.0'),
+  httpPort: port.default(8080),
+  mqttPort: port.default(1883),
+  /** When set, connect to this broker instead of embedding one. */
+  mqttUrl: z.string().url().optional(),
+  mqttUsername: z.string().optional(),
+  mqttPassword: z.string().optional(),
+  mqttTopicPrefix: z.string().min(1).default(DEFAULT_TOPIC_PREFIX),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  limits: LimitsSchema.default(LimitsSchema.parse({})),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment variable → config path. Flags use the same names in kebab case (see cli.ts). */
+export const ENV_VARS: Record<string, string> = {
+  VOXGATE_DATA_DIR: 'dataDir',
+  VOXGATE_HOST: 'host',
+  VOXGATE_HTTP_PORT: 'httpPort',
+  VOXGATE_MQTT_PORT: 'mqttPort',
+  VOXGATE_MQTT_URL: 'mqttUrl',
+  VOXGATE_MQTT_USERNAME: 'mqttUsername',
+  VOXGATE_MQTT_PASSWORD: 'mqttPassword',
+  VOXGATE_MQTT_PREFIX: 'mqttTopicPrefix',
+  VOXGATE_LOG_LEVEL: 'logLevel',
+  VOXGATE_MAX_TURN_MS: 'limits.maxTurnMs',
+  VOXGATE_LEAD_MS: 'limits.leadMs',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Plain = Record<string, unknown>;
+
+function setPath(target: Plain, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    node[key] = typeof node[key] === 'object' && node[key] !== null ? node[key] : {};
+    node = node[key] as Plain;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function deepMerge(base: Plain, over: Plain): Plain {
+  const out: Plain = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const prev = out[key];
+    out[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof prev === 'object' && prev !== null
+        ? deepMerge(prev as Plain, value as Plain)
+        : value;
+  }
+  return out;
+}
+
+export interface ConfigSources {
+  env?: Record<string, string | undefined>;
+  /** Already keyed by config path (dotted paths allowed), e.g. from command-line flags. */
+  overrides?: Record<string, unknown>;
+  /** Path of a JSON config file; defaults to env VOXGATE_CONFIG. */
+  file?: string;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? {};
+  let merged: Plain = {};
+  const file = sources.file ?? env.VOXGATE_CONFIG;
+  if (file) {
+    try {
+      merged = deepMerge(merged, JSON.parse(readFileSync(file, 'utf8')) as Plain);
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+  }
+  const fromEnv: Plain = {};
+  for (const [name, dotted] of Object.entries(ENV_VARS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(fromEnv, dotted, value);
+  }
+  merged = deepMerge(merged, fromEnv);
+  const fromFlags: Plain = {};
+  for (const [dotted, value] of Object.entries(sources.overrides ?? {})) {
+    if (value !== undefined) setPath(fromFlags, dotted, value);
+  }
+  merged = deepMerge(merged, fromFlags);
+  const result = ConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${issues}`);
+  }
+  return { ...result.data, dataDir: path.resolve(result.data.dataDir) };
+}

@@ -1,0 +1,106 @@
+/**
+ * The speech engines as the session sees them: streaming speech-to-text, end-of-turn
+ * detection, and text-to-speech. Providers (sherpa-onnx, Groq Whisper, espeak-ng, the
+ * test fakes) implement these; the session never knows which one it talks to.
+ */
+
+/** What health reports for one provider. */
+export interface ProviderHealth {
+  name: string;
+  ready: boolean;
+  /** Why it is not ready, or what it is doing instead (e.g. "fallback to groq"). */
+  detail?: string;
+  /** The command that installs what is missing, when something is. */
+  install?: string;
+}
+
+/** An engine failure. `retryable` says whether trying again (or the next provider) may help. */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly reason: 'missing_model' | 'unavailable' | 'failed' | 'timeout' | 'aborted' = 'failed',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ProviderError';
+  }
+}
+
+// ---- speech-to-text ---------------------------------------------------------
+
+/** All audio the gateway gives a recognizer is 16 kHz mono float32 in [-1, 1]. */
+export const STT_SAMPLE_RATE = 16000;
+
+export interface SttCapabilities {
+  /** Decodes while audio arrives (false: buffers and transcribes on finish). */
+  streaming: boolean;
+  /** Emits partial transcripts. */
+  partials: boolean;
+}
+
+export interface SttStreamOptions {
+  language?: string;
+  /** Aborting releases the stream's resources; `finish()` then rejects. */
+  signal: AbortSignal;
+  /** Called with each new partial transcript (only when the text changed). */
+  onPartial?: (text: string) => void;
+}
+
+export interface SttStream {
+  /** 16 kHz mono float32 samples in [-1, 1]. */
+  push(samples: Float32Array): void;
+  /** No more audio: resolves with the final transcript (possibly ""). */
+  finish(): Promise<{ text: string }>;
+}
+
+export interface SttProvider {
+  readonly name: string;
+  readonly capabilities: SttCapabilities;
+  health(): ProviderHealth;
+  /** Opens a stream for one turn. Throws ProviderError when the provider cannot serve. */
+  createStream(options: SttStreamOptions): SttStream;
+  close?(): Promise<void>;
+}
+
+// ---- end of turn (VAD) ------------------------------------------------------
+
+/** Decides, in `auto` listen mode, when the speaker has finished. */
+export interface TurnEndDetector {
+  /** Feeds 16 kHz mono float32 samples; returns true once trailing silence ends the turn. */
+  accept(samples: Float32Array): boolean;
+}
+
+export interface TurnEndDetectorFactory {
+  create(): TurnEndDetector;
+}
+
+// ---- text-to-speech ---------------------------------------------------------
+
+export interface TtsVoice {
+  id: string;
+  provider: string;
+  language?: string;
+  sampleRate: number;
+}
+
+export interface SynthesisOptions {
+  voice?: string;
+  /** 1 = normal. */
+  speed?: number;
+  signal: AbortSignal;
+}
+
+/** Mono float32 PCM in [-1, 1] at the voice's own rate. */
+export interface SynthesizedAudio {
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+export interface TtsProvider {
+  readonly name: string;
+  health(): ProviderHealth;
+  voices(): TtsVoice[];
+  synthesize(text: string, options: SynthesisOptions): Promise<SynthesizedAudio>;
+  close?(): Promise<void>;
+}
