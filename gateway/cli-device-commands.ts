@@ -1,0 +1,123 @@
+/** `voxgate device add|list|remove|rotate-token`: manage the wearables allowed to connect. */
+import type { Command } from 'commander';
+import { CliError, type CliContext, type CommandGroup } from './cli-context.ts';
+import type { Config } from './config.ts';
+import { openStore, type DeviceRecord, type Store } from './store/index.ts';
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+function withStore<T>(config: Config, use: (store: Store) => T): T {
+  const store = openStore(config.dataDir);
+  try {
+    return use(store);
+  } finally {
+    store.close();
+  }
+}
+
+function formatTime(ms: number | null): string {
+  return ms === null ? 'never' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Tells a person where the device should connect and with what, using this config's ports. */
+function connectHint(config: Config, id: string): string {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '<this machine>' : config.host;
+  const mqtt = config.mqttUrl
+    ? `MQTT through the broker at ${config.mqttUrl}`
+    : `MQTT ${host}:${config.mqttPort} with username "${id}" and the token as password`;
+  return (
+    `Connect with ${mqtt},\n` +
+    `  or WebSocket ws://${host}:${config.httpPort}/v1/device with headers "Device-Id: ${id}" and "Authorization: Bearer <token>".\n`
+  );
+}
+
+function printIssued(context: CliContext, config: Config, device: DeviceRecord, token: string, json: boolean, verb: string): void {
+  const { io } = context;
+  if (json) {
+    io.stdout(`${JSON.stringify({ id: device.id, name: device.name, token })}\n`);
+    return;
+  }
+  io.stdout(
+    `${verb} device ${device.id} (${JSON.stringify(device.name)}).\n` +
+      `  token: ${token}\n` +
+      `This token is shown only now: store it on the device. A lost token is replaced with \`voxgate device rotate-token ${device.id}\`.\n` +
+      connectHint(config, device.id),
+  );
+}
+
+function printList(context: CliContext, devices: DeviceRecord[], json: boolean): void {
+  const { io } = context;
+  if (json) {
+    const rows = devices.map((d) => ({
+      id: d.id,
+      name: d.name,
+      createdAt: new Date(d.createdAt).toISOString(),
+      lastSeenAt: d.lastSeenAt === null ? null : new Date(d.lastSeenAt).toISOString(),
+    }));
+    io.stdout(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+  if (devices.length === 0) {
+    io.stdout('No devices yet. Add one with `voxgate device add <id>`.\n');
+    return;
+  }
+  const table = [
+    ['ID', 'NAME', 'CREATED', 'LAST SEEN'],
+    ...devices.map((d) => [d.id, d.name, formatTime(d.createdAt), formatTime(d.lastSeenAt)]),
+  ];
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  for (const row of table) {
+    io.stdout(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);
+  }
+}
+
+export const registerDeviceCommands: CommandGroup = (program: Command, context: CliContext) => {
+  const device = program.command('device').description('manage the devices allowed to connect');
+
+  device
+    .command('add')
+    .description('register a device and print its token (shown once)')
+    .argument('<id>', 'device id: 1-64 letters, digits, "-" or "_"')
+    .option('--name <name>', 'human-readable name (default: the id)')
+    .option('--json', 'print {"id","name","token"} as JSON')
+    .action((id: string, options: JsonFlag & { name?: string }, command: Command) => {
+      const config = context.config(command);
+      const { device: record, token } = withStore(config, (store) => store.devices.add(id, options.name));
+      printIssued(context, config, record, token, options.json === true, 'Added');
+    });
+
+  device
+    .command('list')
+    .description('list registered devices (never their tokens)')
+    .option('--json', 'print a JSON array')
+    .action((options: JsonFlag, command: Command) => {
+      const devices = withStore(context.config(command), (store) => store.devices.list());
+      printList(context, devices, options.json === true);
+    });
+
+  device
+    .command('remove')
+    .description('delete a device and its conversation history')
+    .argument('<id>', 'device id')
+    .action((id: string, _options: unknown, command: Command) => {
+      const removed = withStore(context.config(command), (store) => store.devices.remove(id));
+      if (!removed) throw new CliError(`no device with id ${JSON.stringify(id)}`);
+      context.io.stdout(`Removed device ${id}.\n`);
+    });
+
+  device
+    .command('rotate-token')
+    .description('issue a new token for a device; the old one stops working')
+    .argument('<id>', 'device id')
+    .option('--json', 'print {"id","name","token"} as JSON')
+    .action((id: string, options: JsonFlag, command: Command) => {
+      const config = context.config(command);
+      const { record, token } = withStore(config, (store) => {
+        const newToken = store.devices.rotateToken(id);
+        return { record: store.devices.get(id)!, token: newToken };
+      });
+      printIssued(context, config, record, token, options.json === true, 'New token for');
+    });
+};

@@ -1,0 +1,13 @@
+/** Errors the store raises for things a caller (usually the CLI) should explain to a person. */
+
+export type StoreErrorCode = 'unknown_device' | 'duplicate_device' | 'invalid_device_id' | 'invalid_name' | 'invalid_argument';
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
