@@ -1,0 +1,247 @@
+/**
+ * The embedded MQTT broker (aedes 1.x), the default MQTT mode (PROTOCOL.md §1.2). It owns
+ * device authentication (username = device id, password = token) and the topic ACL, and serves
+ * the gateway's own publishes and subscriptions in-process (no TCP client for the gateway).
+ */
+import net from 'node:net';
+import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
+import { createTopics } from '../../protocol/index.ts';
+import type { Logger } from '../logger.ts';
+import { checkDeviceCredentials, type AuthenticateDevice } from './auth.ts';
+import { GATEWAY_OFFLINE, GATEWAY_ONLINE, type MqttBus, type MqttPublishOptions, type Unsubscribe } from './mqtt-bus.ts';
+import { guardMqttPacketSize } from './mqtt-packet-size-guard.ts';
+import { MAX_MQTT_PACKET_BYTES, MQTT_CONNECT_TIMEOUT_MS } from './transport-config.ts';
+
+/** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 that we answer. */
+const CONNACK = { serverUnavailable: 3, badUsernameOrPassword: 4, notAuthorized: 5 } as const;
+
+/** A non-device MQTT account (e.g. a later Home Assistant login) with its own ACL. */
+export interface ServiceAccount {
+  readonly name: string;
+  mayPublish(topic: string): boolean;
+  maySubscribe(filter: string): boolean;
+}
+
+/** Hook for service accounts: returns the account for a valid pair, null when the pair is not a service login (device auth then applies). */
+export type AuthenticateService = (username: string, password: string) => ServiceAccount | null;
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  /** 0 picks a free port; the bound one is `broker.port`. */
+  port: number;
+  topicPrefix: string;
+  authenticate: AuthenticateDevice;
+  authenticateService?: AuthenticateService;
+  logger: Logger;
+  maxPacketBytes?: number;
+  connectTimeoutMs?: number;
+}
+
+export interface EmbeddedBroker extends MqttBus {
+  readonly mode: 'embedded';
+  readonly host: string;
+  /** The port actually bound. */
+  readonly port: number;
+}
+
+/** Who a connection is, and how often it was refused (logged once per connection, so a misbehaving client cannot flood the log). */
+type Principal = ({ kind: 'device'; deviceId: string } | { kind: 'service'; account: ServiceAccount }) & {
+  refusedPublishes: number;
+  refusedSubscriptions: number;
+};
+
+const who = (principal: Principal | undefined) =>
+  principal?.kind === 'device' ? { device: principal.deviceId } : principal ? { service: principal.account.name } : { client: 'unknown' };
+
+function connackError(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const logger = options.logger.child({ transport: 'mqtt', broker: 'embedded' });
+  const topics = createTopics(options.topicPrefix);
+  const principals = new WeakMap<Client, Principal>();
+  /** The one live connection per device; a newer one replaces it. */
+  const currentClient = new Map<string, Client>();
+  const endReasons = new WeakMap<Client, string>();
+  const disconnectListeners = new Set<(deviceId: string, reason: string) => void>();
+  const sockets = new Set<net.Socket>();
+
+  const broker = await Aedes.createBroker({ connectTimeout: options.connectTimeoutMs ?? MQTT_CONNECT_TIMEOUT_MS });
+  /** Refused publishes are re-addressed here and emptied: a `$` topic no device may subscribe to and no leading wildcard matches. */
+  const refusedTopic = `$SYS/${broker.id}/voxgate/refused`;
+
+  broker.authenticate = (client, username, password, done) => {
+    const user = username ?? '';
+    const secret = password?.toString('utf8') ?? '';
+    if (!user || !secret) return done(connackError(CONNACK.badUsernameOrPassword, 'credentials required'), null);
+    const account = options.authenticateService?.(user, secret) ?? null;
+    if (account) {
+      principals.set(client, { kind: 'service', account, refusedPublishes: 0, refusedSubscriptions: 0 });
+      return done(null, true);
+    }
+    const { verdict, error } = checkDeviceCredentials(options.authenticate, user, secret);
+    if (verdict === 'ok') {
+      principals.set(client, { kind: 'device', deviceId: user, refusedPublishes: 0, refusedSubscriptions: 0 });
+      return done(null, true);
+    }
+    const remote = (client.conn as net.Socket).remoteAddress;
+    if (verdict === 'error') {
+      logger.error({ err: error, device: user.slice(0, 64) }, 'mqtt connect refused: credential check failed');
+      return done(connackError(CONNACK.serverUnavailable, 'credential check failed'), null);
+    }
+    logger.warn({ remote, device: user.slice(0, 64) }, 'mqtt connect refused: bad credentials');
+    const code = verdict === 'not_authorized' ? CONNACK.notAuthorized : CONNACK.badUsernameOrPassword;
+    return done(connackError(code, 'refused'), null);
+  };
+
+  // MQTT 3.1.1 §3.3.5 lets a server either acknowledge an unauthorized PUBLISH or close the
+  // connection. aedes closes it when authorizePublish fails; we acknowledge and drop instead, so a
+  // device with one bad topic keeps its session. aedes lets this hook rewrite the packet.
+  broker.authorizePublish = (client, packet, done) => {
+    const principal = client ? principals.get(client) : undefined;
+    const allowed =
+      principal?.kind === 'device'
+        ? topics.devicePublishAllowed(principal.deviceId, packet.topic)
+        : principal?.kind === 'service' && principal.account.mayPublish(packet.topic);
+    if (allowed) {
+      // A device has nothing to retain: a stored uplink would be replayed as if it were new.
+      if (principal?.kind === 'device') packet.retain = false;
+      return done(null);
+    }
+    if (!principal || principal.refusedPublishes++ === 0) {
+      logger.warn({ ...who(principal), topic: packet.topic.slice(0, 200) }, 'mqtt publish refused by ACL (dropped)');
+    }
+    packet.topic = refusedTopic;
+    packet.retain = false;
+    packet.payload = Buffer.alloc(0);
+    done(null);
+  };
+
+  broker.authorizeSubscribe = (client, subscription, done) => {
+    const principal = principals.get(client);
+    const allowed =
+      principal?.kind === 'device'
+        ? topics.deviceSubscribeAllowed(principal.deviceId, subscription.topic)
+        : principal?.kind === 'service' && principal.account.maySubscribe(subscription.topic);
+    if (allowed) return done(null, subscription);
+    if (!principal || principal.refusedSubscriptions++ === 0) {
+      logger.warn({ ...who(principal), filter: subscription.topic.slice(0, 200) }, 'mqtt subscription refused by ACL');
+    }
+    done(null, null); // SUBACK 0x80
+  };
+
+  const notifyDisconnect = (deviceId: string, reason: string) => {
+    for (const listener of disconnectListeners) {
+      try {
+        listener(deviceId, reason);
+      } catch (err) {
+        logger.error({ err, device: deviceId }, 'device disconnect listener failed');
+      }
+    }
+  };
+
+  broker.on('clientReady', (client) => {
+    const principal = principals.get(client);
+    if (principal?.kind !== 'device') return;
+    const previous = currentClient.get(principal.deviceId);
+    currentClient.set(principal.deviceId, client);
+    if (previous && previous !== client) {
+      // Report before the new connection's first message is handled, so its session starts fresh.
+      notifyDisconnect(principal.deviceId, 'replaced by a new connection');
+      previous.close();
+    }
+    logger.info({ device: principal.deviceId }, 'mqtt device connected');
+  });
+  broker.on('keepaliveTimeout', (client) => {
+    endReasons.set(client, 'keepalive timeout');
+  });
+  broker.on('clientError', (client, err) => {
+    if (!endReasons.has(client)) endReasons.set(client, `error: ${err.message}`);
+  });
+  broker.on('clientDisconnect', (client) => {
+    const principal = principals.get(client);
+    if (principal?.kind !== 'device' || currentClient.get(principal.deviceId) !== client) return;
+    currentClient.delete(principal.deviceId);
+    const reason = endReasons.get(client) ?? 'connection closed';
+    logger.info({ device: principal.deviceId, reason }, 'mqtt device disconnected');
+    notifyDisconnect(principal.deviceId, reason);
+  });
+
+  const maxPacketBytes = options.maxPacketBytes ?? MAX_MQTT_PACKET_BYTES;
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    broker.handle(socket);
+    guardMqttPacketSize(socket, maxPacketBytes, (reason) => {
+      logger.warn({ remote: socket.remoteAddress, reason }, 'mqtt connection dropped: packet too large');
+      socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => logger.error({ err }, 'mqtt server error'));
+  const address = server.address() as net.AddressInfo;
+
+  const publish = (topic: string, payload: string | Uint8Array, { qos, retain = false }: MqttPublishOptions) =>
+    new Promise<void>((resolve, reject) => {
+      const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      broker.publish({ cmd: 'publish', topic, payload: body, qos, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
+    });
+
+  await publish(topics.gatewayState(), GATEWAY_ONLINE, { qos: 1, retain: true });
+  logger.info({ host: address.address, port: address.port }, 'embedded mqtt broker listening');
+
+  let closed = false;
+  return {
+    mode: 'embedded',
+    host: address.address,
+    port: address.port,
+    publish,
+    subscribe(filter, handler) {
+      const leadingWildcard = filter.startsWith('+') || filter.startsWith('#');
+      const deliver = (packet: AedesPublishPacket, callback: () => void) => {
+        // MQTT-4.7.2-1 for in-process subscribers too (aedes applies it only to its clients).
+        if (!(leadingWildcard && packet.topic.startsWith('$'))) {
+          try {
+            const payload = packet.payload;
+            // aedes never replays stored retained messages to in-process subscribers: all live.
+            handler(packet.topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), false);
+          } catch (err) {
+            logger.error({ err, topic: packet.topic }, 'mqtt subscriber failed');
+          }
+        }
+        callback();
+      };
+      return new Promise<Unsubscribe>((resolve) => {
+        broker.subscribe(filter, deliver, () => resolve(() => broker.unsubscribe(filter, deliver, () => {})));
+      });
+    },
+    onDeviceDisconnect(listener) {
+      disconnectListeners.add(listener);
+      return () => disconnectListeners.delete(listener);
+    },
+    disconnectDevice(deviceId) {
+      const client = currentClient.get(deviceId);
+      if (!client) return;
+      currentClient.delete(deviceId); // its disconnect is ours, not news
+      client.close();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await publish(topics.gatewayState(), GATEWAY_OFFLINE, { qos: 1, retain: true }).catch((err: unknown) =>
+        logger.warn({ err }, 'could not publish gateway offline'),
+      );
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      logger.info('embedded mqtt broker stopped');
+    },
+  };
+}
