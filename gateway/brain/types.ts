@@ -14,16 +14,40 @@ export interface ChatMessage {
   name?: string;
 }
 
+/** An OpenAI-style function tool as the model sees it. */
+export interface LlmToolDefinition {
+  name: string;
+  description: string;
+  /** JSON schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+/** One complete tool call the model asked for (arguments: a JSON string, as the model wrote it). */
+export interface LlmToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
 export interface LlmRequest {
   messages: ChatMessage[];
   signal: AbortSignal;
+  /** Tools the model may call; used by `streamEvents` (plain `stream` ignores tool calls). */
+  tools?: LlmToolDefinition[];
+  /** 'none': the model must answer in text although `tools` are listed (last tool round). Default 'auto'. */
+  toolChoice?: 'auto' | 'none';
 }
+
+/** What `streamEvents` yields: text deltas as they arrive; tool calls once complete (end of the answer). */
+export type LlmStreamEvent = { type: 'text'; text: string } | { type: 'tool_calls'; calls: LlmToolCall[] };
 
 export interface LlmProvider {
   readonly name: string;
   health(): ProviderHealth;
   /** Streams text deltas of the answer. Throws ProviderError (retryable or not) on failure. */
   stream(request: LlmRequest): AsyncIterable<string>;
+  /** Like `stream`, with tool calls. Providers that cannot call tools leave it out. */
+  streamEvents?(request: LlmRequest): AsyncIterable<LlmStreamEvent>;
 }
 
 export interface ReplyRequest {
