@@ -1,0 +1,43 @@
+/** The device simulator as a library: end-to-end tests and the load generator import from here. */
+export { SimDevice, type SimDeviceEvents, type SimDeviceOptions, type TalkOptions } from './sim-device.ts';
+export {
+  summarizeTurn,
+  type ProtocolIssue,
+  type ProtocolIssueKind,
+  type ReplyAudio,
+  type TurnKind,
+  type TurnResult,
+  type TurnStopReason,
+  type TurnSummary,
+  type TurnTimings,
+} from './turn-result.ts';
+export * from './timeouts.ts';
+export {
+  ConnectError,
+  type ConnectFailure,
+  type ConnectOptions,
+  type ConnectionHandlers,
+  type DeviceConnection,
+  type ReplyFrameHeader,
+  type SimTransport,
+} from './connection.ts';
+export { connectWebSocket, deviceWebSocketUrl, DEVICE_WS_PATH } from './ws-connection.ts';
+export { connectMqtt, LOST_WILL, MQTT_KEEPALIVE_S } from './mqtt-connection.ts';
+export { parseWav, downmix, readMicWav, encodeWav, writeWav, type DecodedWav } from './wav.ts';
+export { resample } from './resample.ts';
+export { floatToPcm16, pcm16ToFloat, pcm16ToBytes, bytesToPcm16 } from './pcm16.ts';
+export { OpusCodec, type OpusRate } from './opus.ts';
+export {
+  assertMicParams,
+  createMicEncoder,
+  encodeMic,
+  micFrameCount,
+  micFrameSamples,
+  MIC_OPUS_BITRATE,
+  splitFrames,
+  type EncodedMic,
+  type MicCodec,
+  type MicEncoder,
+} from './audio-encoder.ts';
+export { AudioAccumulator, createReplyDecoder, type ReplyDecoder } from './audio-decoder.ts';
+export { paceFrames, type PaceOptions } from './pacer.ts';
