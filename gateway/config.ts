@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX } from '../protocol/index.ts';
+import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
+import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
+import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
@@ -30,6 +33,55 @@ export const LimitsSchema = z.object({
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 
+/** Groq cloud: shared by its LLM and (speech side) its Whisper transcription. */
+export const GroqSchema = z.object({
+  apiKey: z.string().min(1).optional(),
+  /** Unset: groq-sdk's default (https://api.groq.com). */
+  baseUrl: z.string().url().optional(),
+  /** Fast and cheap enough for spoken replies. */
+  llmModel: z.string().min(1).default('llama-3.1-8b-instant'),
+  /** Groq's fastest Whisper; plenty for short spoken turns. */
+  whisperModel: z.string().min(1).default('whisper-large-v3-turbo'),
+});
+
+const splitList = (value: unknown) =>
+  typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+
+/** The language side (gateway/brain): providers, prompt, memory, timeouts. */
+export const LlmSchema = z.object({
+  /** Providers in fallback order (VOXGATE_LLM=groq|openai|groq,openai). */
+  providers: z.preprocess(splitList, z.array(z.enum(['groq', 'openai'])).min(1)).default(['groq']),
+  /** Any OpenAI-compatible server; the default is Ollama's on this machine. */
+  openaiBaseUrl: z.string().url().default('http://127.0.0.1:11434/v1'),
+  openaiModel: z.string().min(1).default('llama3.2'),
+  openaiApiKey: z.string().min(1).optional(),
+  /** Persona / extra instructions; the spoken-reply rules are always kept. */
+  systemPrompt: z.string().optional(),
+  /** Past turns sent as context (0 = no memory). */
+  memoryTurns: z.coerce.number().int().min(0).max(100).default(10),
+  /** Older turns are not context any more: a pause this long starts a fresh conversation. */
+  memoryWindowMinutes: z.coerce.number().positive().default(60),
+  /** A cloud LLM that sends nothing for this long is treated as down (the next provider may serve). */
+  firstTokenTimeoutMs: positiveMs.default(8_000),
+  /** A spoken reply that takes longer than this to write is cut off. */
+  totalTimeoutMs: positiveMs.default(30_000),
+  /** Retries of a retryable failure (429/5xx/connection), only before the first token. */
+  maxRetries: z.coerce.number().int().min(0).max(5).default(1),
+  /** Caps a runaway answer; spoken replies are 1–3 sentences. */
+  maxTokens: z.coerce.number().int().positive().default(400),
+  /** Tool-call rounds per reply before the answer must be text (a model looping on tools). */
+  maxToolRounds: z.coerce.number().int().min(0).max(10).default(3),
+});
+
+const isTimeZone = (zone: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export const ConfigSchema = z.object({
   /** Where the SQLite database (and later models) live. */
   dataDir: z.string().min(1).default('./data'),
@@ -44,6 +96,19 @@ export const ConfigSchema = z.object({
   mqttTopicPrefix: z.string().min(1).default(DEFAULT_TOPIC_PREFIX),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
+  groq: GroqSchema.default(GroqSchema.parse({})),
+  llm: LlmSchema.default(LlmSchema.parse({})),
+  /** Speech engines: STT/TTS providers, models, VAD (gateway/speech/speech-config.ts). */
+  speech: SpeechSchema.default(SpeechSchema.parse({})),
+  /** Transport limits and timeouts (gateway/transport/transport-config.ts). */
+  transport: TransportSchema.default(TransportSchema.parse({})),
+  /** HTTP API limits and /metrics access (gateway/http/http-config.ts). */
+  http: HttpSchema.default(HttpSchema.parse({})),
+  /** IANA time zone of the gateway (date/time tool); default: the system's. */
+  timeZone: z
+    .string()
+    .refine(isTimeZone, 'not a known IANA time zone')
+    .default(Intl.DateTimeFormat().resolvedOptions().timeZone),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -60,6 +125,22 @@ export const ENV_VARS: Record<string, string> = {
   VOXGATE_LOG_LEVEL: 'logLevel',
   VOXGATE_MAX_TURN_MS: 'limits.maxTurnMs',
   VOXGATE_LEAD_MS: 'limits.leadMs',
+  GROQ_API_KEY: 'groq.apiKey',
+  GROQ_BASE_URL: 'groq.baseUrl',
+  VOXGATE_GROQ_LLM_MODEL: 'groq.llmModel',
+  VOXGATE_LLM: 'llm.providers',
+  VOXGATE_OPENAI_BASE_URL: 'llm.openaiBaseUrl',
+  VOXGATE_OPENAI_MODEL: 'llm.openaiModel',
+  VOXGATE_OPENAI_API_KEY: 'llm.openaiApiKey',
+  VOXGATE_SYSTEM_PROMPT: 'llm.systemPrompt',
+  VOXGATE_MEMORY_TURNS: 'llm.memoryTurns',
+  VOXGATE_MEMORY_WINDOW_MINUTES: 'llm.memoryWindowMinutes',
+  VOXGATE_LLM_FIRST_TOKEN_TIMEOUT_MS: 'llm.firstTokenTimeoutMs',
+  VOXGATE_LLM_TOTAL_TIMEOUT_MS: 'llm.totalTimeoutMs',
+  VOXGATE_TIME_ZONE: 'timeZone',
+  ...SPEECH_ENV_VARS,
+  ...TRANSPORT_ENV_VARS,
+  ...HTTP_ENV_VARS,
 };
 
 export class ConfigError extends Error {

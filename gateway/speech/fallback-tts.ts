@@ -1,0 +1,73 @@
+/**
+ * A list of TTS providers as one (VOXGATE_TTS=sherpa,espeak): each sentence goes to the
+ * first ready provider; if it fails (not aborted), the next one speaks it. The default
+ * list ends with espeak-ng, so a fresh install without any voice model can still speak.
+ */
+import type { Logger } from '../logger.ts';
+import { ProviderError, type ProviderHealth, type SynthesisOptions, type SynthesizedAudio, type TtsProvider, type TtsVoice } from './types.ts';
+import type { FallbackNote } from './fallback-stt.ts';
+
+export class FallbackTtsProvider implements TtsProvider {
+  readonly name: string;
+  lastFallback?: FallbackNote;
+
+  constructor(
+    readonly providers: readonly TtsProvider[],
+    private readonly logger: Logger,
+  ) {
+    if (providers.length === 0) throw new Error('FallbackTtsProvider needs at least one provider');
+    this.name = providers.map((p) => p.name).join(',');
+  }
+
+  health(): ProviderHealth {
+    const states = this.providers.map((p) => ({ provider: p, health: p.health() }));
+    const serving = states.find((s) => s.health.ready);
+    const first = states[0]!;
+    if (!serving) {
+      const why = states.map((s) => `${s.provider.name}: ${s.health.detail ?? 'not ready'}`).join('; ');
+      return { name: 'tts', ready: false, detail: why, install: states.find((s) => s.health.install)?.health.install };
+    }
+    if (serving !== first) {
+      return {
+        name: 'tts',
+        ready: true,
+        detail: `fallback to ${serving.provider.name}: ${first.health.detail ?? `${first.provider.name} not ready`}`,
+        install: first.health.install,
+      };
+    }
+    const recent = this.lastFallback ? ` (last fallback ${this.lastFallback.from} → ${this.lastFallback.to}: ${this.lastFallback.reason})` : '';
+    return { name: 'tts', ready: true, detail: `${serving.provider.name}${recent}` };
+  }
+
+  voices(): TtsVoice[] {
+    return this.providers.flatMap((p) => p.voices());
+  }
+
+  async synthesize(text: string, options: SynthesisOptions): Promise<SynthesizedAudio> {
+    const errors: string[] = [];
+    let previous: string | undefined;
+    for (const provider of this.providers) {
+      if (!provider.health().ready) {
+        errors.push(`${provider.name}: ${provider.health().detail ?? 'not ready'}`);
+        previous ??= provider.name;
+        continue;
+      }
+      try {
+        const audio = await provider.synthesize(text, options);
+        if (previous && errors.length) this.lastFallback = { from: previous, to: provider.name, reason: errors[errors.length - 1]! };
+        return audio;
+      } catch (err) {
+        if (options.signal.aborted || (err instanceof ProviderError && err.reason === 'aborted')) throw err;
+        const reason = (err as Error).message;
+        this.logger.warn({ provider: provider.name, err: reason }, 'TTS fallback: the next provider speaks this sentence');
+        errors.push(`${provider.name}: ${reason}`);
+        previous ??= provider.name;
+      }
+    }
+    throw new ProviderError(`no TTS provider could speak (${errors.join('; ')})`, true, 'unavailable');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.providers.map((p) => p.close?.()));
+  }
+}

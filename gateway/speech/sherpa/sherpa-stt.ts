@@ -1,0 +1,287 @@
+/**
+ * Streaming speech-to-text with sherpa-onnx, decoded in a pool of worker threads (one
+ * recognizer each); every stream is pinned to the least busy worker for its whole turn.
+ * The event loop only copies audio into messages.
+ *
+ * `start()` never throws: a missing or broken model leaves the provider unavailable, with
+ * health saying why and which command installs it. A worker that dies fails its own
+ * streams (retryable) and is replaced.
+ */
+import { existsSync } from 'node:fs';
+import type { Logger } from '../../logger.ts';
+import { ModelMissingError } from '../models/model-errors.ts';
+import {
+  ProviderError,
+  STT_SAMPLE_RATE,
+  type ProviderHealth,
+  type SttProvider,
+  type SttStream,
+  type SttStreamOptions,
+} from '../types.ts';
+import { sileroVadConfig, type VadSettings } from '../vad/silero-config.ts';
+import { SpeechWorker } from '../workers/speech-worker.ts';
+import { probeModel } from './model-probe.ts';
+import type { SttStreamStats, SttWorkerData, SttWorkerEvent, SttWorkerRequest } from './stt-protocol.ts';
+import { recognizerConfig, resolveSttModel, type ResolvedSttModel, type SherpaSttSettings } from './stt-model.ts';
+
+/** A worker that died is replaced after this pause (a crash loop must not spin the CPU). */
+export const WORKER_RESPAWN_DELAY_MS = 1_000;
+/** After this many deaths in a row without a stream finishing, the provider gives up. */
+export const MAX_WORKER_RESPAWNS = 5;
+
+const WORKER_MODULE = new URL('./stt-worker.ts', import.meta.url);
+
+export interface SherpaSttOptions {
+  settings: SherpaSttSettings;
+  modelsDir: string;
+  /** Silero settings for the gate; the gate is off when absent or its model is missing. */
+  vad?: VadSettings;
+  modelLoadTimeoutMs: number;
+  logger: Logger;
+}
+
+type Worker = SpeechWorker<SttWorkerRequest, SttWorkerEvent>;
+
+interface Slot {
+  index: number;
+  worker?: Worker;
+  streams: Set<number>;
+}
+
+interface Pending {
+  slot: Slot;
+  stream: SherpaSttStream;
+}
+
+type State = { kind: 'idle' | 'loading' | 'ready' | 'closed' } | { kind: 'unavailable'; error: ProviderError; install?: string };
+
+export class SherpaSttProvider implements SttProvider {
+  readonly name = 'sherpa';
+  readonly capabilities = { streaming: true, partials: true };
+  private state: State = { kind: 'idle' };
+  private model?: ResolvedSttModel;
+  private workerData?: SttWorkerData;
+  private slots: Slot[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private respawns = 0;
+  private gateNote = '';
+
+  constructor(private readonly options: SherpaSttOptions) {}
+
+  /** Resolves the model, test-loads it in a probe process, then starts the workers. */
+  async start(): Promise<void> {
+    const { settings, logger } = this.options;
+    this.state = { kind: 'loading' };
+    try {
+      this.model = resolveSttModel(settings, this.options.modelsDir);
+      const recognizer = recognizerConfig(this.model, settings);
+      await probeModel({ kind: 'online-asr', config: recognizer }, this.options.modelLoadTimeoutMs).catch((err) => {
+        throw new ProviderError(`STT model ${this.model!.label} is broken: ${(err as Error).message}`, false, 'failed');
+      });
+      this.workerData = {
+        recognizer,
+        tailPaddingSamples: Math.round((settings.tailPaddingMs / 1000) * STT_SAMPLE_RATE),
+        gate: this.gateConfig(),
+      };
+      this.slots = Array.from({ length: settings.workers }, (_, index) => ({ index, streams: new Set<number>() }));
+      await Promise.all(this.slots.map((slot) => this.spawn(slot)));
+      if (this.state.kind === 'loading') this.state = { kind: 'ready' };
+      logger.info({ model: this.model.label, type: this.model.type, workers: settings.workers, gate: !!this.workerData.gate }, 'sherpa STT ready');
+    } catch (err) {
+      const error =
+        err instanceof ProviderError ? err : new ProviderError(`sherpa STT failed to start: ${(err as Error).message}`, false, 'failed', { cause: err });
+      this.state = { kind: 'unavailable', error, install: err instanceof ModelMissingError ? err.install : undefined };
+      await this.stopWorkers();
+      logger.debug({ err: error.message }, 'sherpa STT unavailable');
+    }
+  }
+
+  private gateConfig(): SttWorkerData['gate'] {
+    const vad = this.options.vad;
+    if (!this.options.settings.gate) return undefined;
+    if (!vad || !existsSync(vad.model)) {
+      this.gateNote = 'VAD gate off (no Silero model: voxgate models pull silero-vad)';
+      return undefined;
+    }
+    return {
+      vad: sileroVadConfig(vad),
+      prerollSamples: Math.round((this.options.settings.gatePrerollMs / 1000) * STT_SAMPLE_RATE),
+    };
+  }
+
+  private async spawn(slot: Slot): Promise<void> {
+    const worker = await SpeechWorker.start<SttWorkerRequest, SttWorkerEvent>(
+      WORKER_MODULE,
+      this.workerData,
+      `voxgate-stt-${slot.index}`,
+    );
+    if (this.state.kind === 'closed') {
+      await worker.terminate();
+      return;
+    }
+    slot.worker = worker;
+    worker.onMessage((event) => this.onEvent(event));
+    worker.onExit((error) => this.onWorkerExit(slot, worker, error));
+  }
+
+  private onEvent(event: SttWorkerEvent): void {
+    const entry = this.pending.get(event.id);
+    if (!entry) return;
+    if (event.type === 'partial') entry.stream.partial(event.text);
+    else {
+      this.forget(event.id);
+      if (event.type === 'final') {
+        this.respawns = 0;
+        entry.stream.resolve(event.text, event.stats);
+      } else entry.stream.reject(new ProviderError(`sherpa STT: ${event.message}`, true, 'failed'));
+    }
+  }
+
+  private onWorkerExit(slot: Slot, worker: Worker, error: Error): void {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    for (const id of [...slot.streams]) {
+      const entry = this.pending.get(id);
+      this.forget(id);
+      entry?.stream.reject(new ProviderError(`sherpa STT worker died: ${error.message}`, true, 'failed', { cause: error }));
+    }
+    if (this.state.kind !== 'ready') return;
+    this.options.logger.error({ err: error.message, worker: slot.index }, 'sherpa STT worker died');
+    if (++this.respawns > MAX_WORKER_RESPAWNS) {
+      this.state = { kind: 'unavailable', error: new ProviderError(`sherpa STT workers keep dying: ${error.message}`, false, 'failed') };
+      return;
+    }
+    setTimeout(() => {
+      if (this.state.kind !== 'ready') return;
+      this.spawn(slot).catch((err) => this.options.logger.error({ err: (err as Error).message }, 'sherpa STT worker respawn failed'));
+    }, WORKER_RESPAWN_DELAY_MS).unref();
+  }
+
+  private forget(id: number): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    this.pending.delete(id);
+    entry.slot.streams.delete(id);
+  }
+
+  health(): ProviderHealth {
+    const s = this.state;
+    if (s.kind === 'unavailable') return { name: this.name, ready: false, detail: s.error.message, install: s.install };
+    if (s.kind !== 'ready') return { name: this.name, ready: false, detail: s.kind === 'closed' ? 'closed' : 'loading model' };
+    const live = this.slots.filter((slot) => slot.worker?.alive).length;
+    const parts = [`${this.model!.label} (${this.model!.type}), ${live}/${this.slots.length} workers, ${this.pending.size} streams`];
+    if (this.gateNote) parts.push(this.gateNote);
+    return { name: this.name, ready: live > 0, detail: parts.join('; ') };
+  }
+
+  /** Open streams per worker (for benchmarks and health). */
+  load(): number[] {
+    return this.slots.map((slot) => slot.streams.size);
+  }
+
+  createStream(options: SttStreamOptions): SttStream {
+    if (this.state.kind === 'unavailable') throw this.state.error;
+    if (this.state.kind !== 'ready') throw new ProviderError(`sherpa STT is ${this.state.kind === 'closed' ? 'closed' : 'still loading'}`, true, 'unavailable');
+    if (options.signal.aborted) throw new ProviderError('aborted before the stream opened', false, 'aborted');
+    const live = this.slots.filter((slot) => slot.worker?.alive);
+    if (live.length === 0) throw new ProviderError('no sherpa STT worker is running (restarting)', true, 'unavailable');
+    const slot = live.reduce((best, s) => (s.streams.size < best.streams.size ? s : best));
+    const id = this.nextId++;
+    const worker = slot.worker!;
+    const stream = new SherpaSttStream(id, worker, options, () => this.forget(id));
+    this.pending.set(id, { slot, stream });
+    slot.streams.add(id);
+    worker.post({ type: 'open', id, language: options.language });
+    return stream;
+  }
+
+  private async stopWorkers(): Promise<void> {
+    await Promise.all(this.slots.map((slot) => slot.worker?.terminate()));
+  }
+
+  async close(): Promise<void> {
+    this.state = { kind: 'closed' };
+    for (const [id, entry] of [...this.pending]) {
+      this.forget(id);
+      entry.stream.reject(new ProviderError('sherpa STT closed', false, 'unavailable'));
+    }
+    await this.stopWorkers();
+  }
+}
+
+/** One turn's stream; audio is copied and transferred to the pinned worker. */
+export class SherpaSttStream implements SttStream {
+  private settled = false;
+  private readonly result: Promise<{ text: string }>;
+  private finishing?: Promise<{ text: string }>;
+  private resolveFinish!: (value: { text: string }) => void;
+  private rejectFinish!: (error: ProviderError) => void;
+  private failure?: ProviderError;
+  /** Filled when the final arrives. */
+  stats?: SttStreamStats;
+
+  constructor(
+    private readonly id: number,
+    private readonly worker: Worker,
+    private readonly options: SttStreamOptions,
+    private readonly release: () => void,
+  ) {
+    const promise = new Promise<{ text: string }>((resolve, reject) => {
+      this.resolveFinish = resolve;
+      this.rejectFinish = reject;
+    });
+    promise.catch(() => {}); // observed through finish(); never an unhandled rejection
+    this.result = promise;
+    options.signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private readonly onAbort = () => {
+    if (this.settled) return;
+    this.worker.post({ type: 'abort', id: this.id });
+    this.release();
+    this.reject(new ProviderError('STT stream aborted', false, 'aborted'));
+  };
+
+  push(samples: Float32Array): void {
+    if (this.settled || this.finishing || samples.length === 0) return;
+    const copy = samples.slice();
+    this.worker.post({ type: 'audio', id: this.id, samples: copy }, [copy.buffer]);
+  }
+
+  finish(): Promise<{ text: string }> {
+    if (!this.finishing) {
+      this.finishing = this.result;
+      if (!this.settled) this.worker.post({ type: 'finish', id: this.id });
+    }
+    return this.finishing;
+  }
+
+  /** @internal from the provider */
+  partial(text: string): void {
+    if (!this.settled && !this.options.signal.aborted) this.options.onPartial?.(text);
+  }
+
+  /** @internal */
+  resolve(text: string, stats: SttStreamStats): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.stats = stats;
+    this.options.signal.removeEventListener('abort', this.onAbort);
+    this.resolveFinish({ text });
+  }
+
+  /** @internal */
+  reject(error: ProviderError): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.failure = error;
+    this.options.signal.removeEventListener('abort', this.onAbort);
+    this.rejectFinish(error);
+  }
+
+  /** Set when the stream failed before finishing (the fallback composition watches this). */
+  get error(): ProviderError | undefined {
+    return this.failure;
+  }
+}

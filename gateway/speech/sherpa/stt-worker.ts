@@ -1,0 +1,152 @@
+/**
+ * A decoding worker: one sherpa-onnx OnlineRecognizer, many pinned streams. Audio is
+ * accepted as it arrives; decoding runs in a drain loop that batches every ready stream
+ * into one `decodeStreams` call, so several turns on one worker share each native call.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SpeechGate } from '../vad/speech-gate.ts';
+import { loadSherpa, type OnlineRecognizer, type OnlineStream, type Vad } from './native.ts';
+import type { SttWorkerData, SttWorkerEvent, SttWorkerRequest } from './stt-protocol.ts';
+import { STT_SAMPLE_RATE } from '../types.ts';
+import { VAD_BUFFER_SECONDS } from '../vad/silero-config.ts';
+
+interface StreamState {
+  stream: OnlineStream;
+  gate?: SpeechGate;
+  vad?: Vad;
+  lastText: string;
+  finishing: boolean;
+  decodedSamples: number;
+  receivedSamples: number;
+}
+
+const port = parentPort!;
+const data = workerData as SttWorkerData;
+const streams = new Map<number, StreamState>();
+/** Silero instances are slow to create (~40 ms): reuse them across turns. */
+const idleVads: Vad[] = [];
+let recognizer: OnlineRecognizer;
+let drainScheduled = false;
+
+function post(event: SttWorkerEvent): void {
+  port.postMessage(event);
+}
+
+function feed(state: StreamState, samples: Float32Array): void {
+  if (samples.length === 0) return;
+  state.stream.acceptWaveform({ samples, sampleRate: STT_SAMPLE_RATE });
+  state.decodedSamples += samples.length;
+}
+
+function release(id: number, state: StreamState): void {
+  streams.delete(id);
+  if (state.vad) {
+    state.vad.reset();
+    idleVads.push(state.vad);
+  }
+}
+
+function scheduleDrain(): void {
+  if (drainScheduled) return;
+  drainScheduled = true;
+  setImmediate(drain);
+}
+
+/** Decodes until no stream is ready, then reports partials and finals. */
+function drain(): void {
+  drainScheduled = false;
+  const touched = new Set<number>();
+  try {
+    for (;;) {
+      const ready: OnlineStream[] = [];
+      for (const [id, state] of streams) {
+        if (recognizer.isReady(state.stream)) {
+          ready.push(state.stream);
+          touched.add(id);
+        }
+      }
+      if (ready.length === 0) break;
+      if (ready.length === 1) recognizer.decode(ready[0]!);
+      else recognizer.decodeStreams(ready);
+    }
+  } catch (err) {
+    for (const id of touched) fail(id, err);
+    return;
+  }
+  for (const [id, state] of streams) {
+    if (!touched.has(id) && !state.finishing) continue;
+    const text = recognizer.getResult(state.stream).text.trim();
+    if (state.finishing) {
+      post({
+        type: 'final',
+        id,
+        text,
+        stats: { receivedSamples: state.receivedSamples, decodedSamples: state.decodedSamples },
+      });
+      release(id, state);
+    } else if (text !== state.lastText) {
+      state.lastText = text;
+      post({ type: 'partial', id, text });
+    }
+  }
+}
+
+function fail(id: number, err: unknown): void {
+  const state = streams.get(id);
+  if (state) release(id, state);
+  post({ type: 'error', id, message: err instanceof Error ? err.message : String(err) });
+}
+
+function open(id: number, language: string | undefined): void {
+  const stream = recognizer.createStream();
+  // Multilingual streaming models read this per stream; others ignore it.
+  if (language) stream.setOption('language', language);
+  const state: StreamState = { stream, lastText: '', finishing: false, decodedSamples: 0, receivedSamples: 0 };
+  if (data.gate) {
+    state.vad = idleVads.pop() ?? new (loadSherpa().Vad)(data.gate.vad, VAD_BUFFER_SECONDS);
+    state.gate = new SpeechGate(state.vad, data.gate.prerollSamples);
+  }
+  streams.set(id, state);
+}
+
+function handle(message: SttWorkerRequest): void {
+  const state = streams.get(message.id);
+  switch (message.type) {
+    case 'open':
+      open(message.id, message.language);
+      return;
+    case 'audio':
+      if (!state || state.finishing) return;
+      state.receivedSamples += message.samples.length;
+      if (state.gate) for (const piece of state.gate.accept(message.samples)) feed(state, piece);
+      else feed(state, message.samples);
+      scheduleDrain();
+      return;
+    case 'finish':
+      if (!state || state.finishing) return;
+      if (state.gate) for (const piece of state.gate.flush()) feed(state, piece);
+      feed(state, new Float32Array(data.tailPaddingSamples));
+      state.stream.inputFinished();
+      state.finishing = true;
+      scheduleDrain();
+      return;
+    case 'abort':
+      if (state) release(message.id, state);
+      return;
+  }
+}
+
+try {
+  recognizer = new (loadSherpa().OnlineRecognizer)(data.recognizer);
+  if (data.gate) idleVads.push(new (loadSherpa().Vad)(data.gate.vad, VAD_BUFFER_SECONDS));
+  port.on('message', (message: SttWorkerRequest) => {
+    try {
+      handle(message);
+    } catch (err) {
+      fail(message.id, err);
+    }
+  });
+  port.postMessage({ type: 'ready' });
+} catch (err) {
+  port.postMessage({ type: 'init-error', message: err instanceof Error ? err.message : String(err) });
+}

@@ -1,0 +1,123 @@
+/**
+ * One worker thread running a speech engine module (a recognizer or a TTS voice), with
+ * a ready handshake: the module loads its model from `workerData` and posts
+ * `{ type: 'ready' }` or `{ type: 'init-error', message }`.
+ *
+ * The gateway runs TypeScript through tsx; a worker thread does not inherit the main
+ * thread's loader, so a `.ts` module is started by a tiny bootstrap that registers tsx
+ * inside the worker first.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker, type Transferable } from 'node:worker_threads';
+
+const require = createRequire(import.meta.url);
+
+/** Loading a large model on a slow board takes a while; past this the worker is declared dead. */
+export const WORKER_START_TIMEOUT_MS = 120_000;
+
+/** The worker may add facts about what it loaded (e.g. a voice's sample rate). */
+export interface WorkerReady {
+  type: 'ready';
+  [fact: string]: unknown;
+}
+export interface WorkerInitError {
+  type: 'init-error';
+  message: string;
+}
+
+function startWorker(moduleUrl: URL, workerData: unknown, name: string): Worker {
+  if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, { workerData, name });
+  // The ESM build of tsx's API (its CommonJS build resolves its hooks wrongly from an eval'd worker).
+  const tsxApi = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const boot =
+    `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(moduleUrl.href)}); })` +
+    `.catch((err) => { setImmediate(() => { throw err; }); });`;
+  return new Worker(boot, { eval: true, workerData, name });
+}
+
+/**
+ * A started worker. `onMessage` receives everything after the handshake; `onExit` is
+ * called once if the worker dies (crash, or terminate()).
+ */
+export class SpeechWorker<In, Out> {
+  private readonly worker: Worker;
+  private exitListeners: Array<(error: Error) => void> = [];
+  private messageListener: (message: Out) => void = () => {};
+  private exited = false;
+  private terminating = false;
+  /** The worker's ready message. */
+  readyInfo: WorkerReady = { type: 'ready' };
+
+  private constructor(worker: Worker) {
+    this.worker = worker;
+    let lastError: Error | undefined;
+    worker.on('error', (error) => {
+      lastError = error;
+    });
+    worker.on('exit', (code) => {
+      this.exited = true;
+      const error = lastError ?? new Error(this.terminating ? 'worker terminated' : `worker exited with code ${code}`);
+      const listeners = this.exitListeners;
+      this.exitListeners = [];
+      for (const listener of listeners) listener(error);
+    });
+  }
+
+  /** Starts the worker and waits for its model to load. Rejects with the worker's own reason. */
+  static async start<In, Out>(
+    moduleUrl: URL,
+    workerData: unknown,
+    name: string,
+    timeoutMs = WORKER_START_TIMEOUT_MS,
+  ): Promise<SpeechWorker<In, Out>> {
+    const handle = new SpeechWorker<In, Out>(startWorker(moduleUrl, workerData, name));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        void handle.terminate();
+        reject(new Error(`${name}: no ready signal after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        handle.worker.off('message', onFirst);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onFirst = (message: WorkerReady | WorkerInitError) => {
+        if (message.type === 'ready') {
+          handle.readyInfo = message;
+          done();
+        }
+        else if (message.type === 'init-error') {
+          void handle.terminate();
+          done(new Error(message.message));
+        }
+      };
+      handle.worker.on('message', onFirst);
+      handle.exitListeners.push((error) => done(error));
+    });
+    handle.worker.on('message', (message: Out) => handle.messageListener(message));
+    return handle;
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  onMessage(listener: (message: Out) => void): void {
+    this.messageListener = listener;
+  }
+
+  onExit(listener: (error: Error) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  post(message: In, transfer?: readonly Transferable[]): void {
+    if (!this.exited) this.worker.postMessage(message, transfer);
+  }
+
+  async terminate(): Promise<void> {
+    this.terminating = true;
+    if (!this.exited) await this.worker.terminate();
+  }
+}
