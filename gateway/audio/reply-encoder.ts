@@ -1,0 +1,51 @@
+/**
+ * Reply audio for one device: TTS output (float32 at the voice's rate) → the device's
+ * reply rate → fixed `frame_duration` frames (the last one padded with silence) → one
+ * packet per frame in the codec the device chose in `hello` (PROTOCOL.md §2).
+ */
+import type { GatewayAudioParams } from '../../protocol/index.ts';
+import type { SynthesizedAudio } from '../speech/types.ts';
+import { createOpusEncoder, type OpusEncoder } from './opus.ts';
+import { chunkSamples, float32ToInt16, float32ToPcm16, samplesForMs } from './pcm16.ts';
+import { getResampler } from './resampler.ts';
+
+export interface ReplyEncoder {
+  readonly params: GatewayAudioParams;
+  /** Samples in one frame at the device rate. */
+  readonly frameSamples: number;
+  /** Resamples a clip to the device rate and cuts it into frames of exactly `frameSamples`. */
+  toFrames(audio: SynthesizedAudio): Promise<Float32Array[]>;
+  /** Encodes one frame as one packet (opus or pcm16 LE). */
+  encode(frame: Float32Array): Uint8Array;
+  /** Both steps: the packets of a whole clip. */
+  encodeClip(audio: SynthesizedAudio): Promise<Uint8Array[]>;
+}
+
+export interface ReplyEncoderOptions {
+  opusBitrate?: number;
+}
+
+/** One encoder per turn or session: the Opus encoder carries state from frame to frame. */
+export function createReplyEncoder(params: GatewayAudioParams, options: ReplyEncoderOptions = {}): ReplyEncoder {
+  const rate = params.sample_rate;
+  const frameSamples = samplesForMs(rate, params.frame_duration);
+  let opus: OpusEncoder | undefined;
+  if (params.format === 'opus') opus = createOpusEncoder(rate, { bitrate: options.opusBitrate });
+
+  const encoder: ReplyEncoder = {
+    params,
+    frameSamples,
+    async toFrames(audio) {
+      const resampler = await getResampler(audio.sampleRate, rate);
+      return chunkSamples(resampler.resample(audio.samples), frameSamples);
+    },
+    encode(frame) {
+      if (frame.length !== frameSamples) throw new RangeError(`reply frame of ${frame.length} samples, expected ${frameSamples}`);
+      return opus ? opus.encode(float32ToInt16(frame)) : float32ToPcm16(frame);
+    },
+    async encodeClip(audio) {
+      return (await encoder.toFrames(audio)).map((frame) => encoder.encode(frame));
+    },
+  };
+  return encoder;
+}

@@ -1,0 +1,68 @@
+/**
+ * What sessions tell the rest of the gateway (home-automation bridge, metrics, console):
+ * typed callbacks, all optional. A listener that throws is logged and ignored, so a bug
+ * there never disturbs a device.
+ */
+import type { ButtonEvent } from '../../protocol/index.ts';
+import type { Logger } from '../logger.ts';
+import type { TurnRecord } from '../store/types.ts';
+import type { TransportName } from './link.ts';
+
+/** PROTOCOL.md §4: what a connected device is doing. */
+export type DeviceState = 'idle' | 'listening' | 'thinking' | 'speaking';
+/** A session before its `hello` is not yet in any device state. */
+export type SessionState = 'awaiting_hello' | DeviceState;
+
+export interface SessionEvents {
+  /** A device said hello (its session is ready). */
+  deviceConnected?(e: { deviceId: string; transport: TransportName; sessionId: string }): void;
+  /** A device's session ended (disconnect, goodbye, replaced, hello timeout, shutdown). */
+  deviceDisconnected?(e: { deviceId: string; reason: string }): void;
+  stateChanged?(e: { deviceId: string; state: DeviceState; turn?: number }): void;
+  /** The final transcript of a turn (or the typed text). */
+  transcript?(e: { deviceId: string; turn: number; text: string }): void;
+  /** The reply actually spoken to the device in a turn (only when something was spoken). */
+  reply?(e: { deviceId: string; turn: number; text: string }): void;
+  /** Device telemetry (`status` message). */
+  status?(e: { deviceId: string; battery?: number; charging?: boolean; rssi?: number }): void;
+  /** Extra button gestures (`button` message). */
+  button?(e: { deviceId: string; event: ButtonEvent }): void;
+  /** The device asked to forget its conversation (`reset`). */
+  conversationReset?(e: { deviceId: string }): void;
+  /** A turn ended and was handed to the recorder. */
+  turnRecorded?(record: TurnRecord): void;
+}
+
+export type SessionEventName = keyof SessionEvents;
+
+/** Wraps listeners so that a throwing one is logged once per event name and otherwise ignored. */
+export function guardEvents(events: SessionEvents | undefined, logger: Logger): Required<SessionEvents> {
+  const failed = new Set<string>();
+  const guarded = {} as Record<SessionEventName, (e: never) => void>;
+  const names: SessionEventName[] = [
+    'deviceConnected',
+    'deviceDisconnected',
+    'stateChanged',
+    'transcript',
+    'reply',
+    'status',
+    'button',
+    'conversationReset',
+    'turnRecorded',
+  ];
+  for (const name of names) {
+    guarded[name] = (e: never) => {
+      const listener = events?.[name] as ((e: never) => void) | undefined;
+      if (!listener) return;
+      try {
+        listener.call(events, e);
+      } catch (err) {
+        if (!failed.has(name)) {
+          failed.add(name);
+          logger.error({ err, event: name }, 'session event listener threw (logged once per event)');
+        }
+      }
+    };
+  }
+  return guarded as unknown as Required<SessionEvents>;
+}

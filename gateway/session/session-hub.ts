@@ -1,0 +1,107 @@
+/**
+ * All device sessions of the gateway. Transports call `openSession` for each newly
+ * authenticated connection; there is one session per device id, so a new connection
+ * for a device closes its old one (the device reconnected; the old socket is stale).
+ */
+import type { Responder } from '../brain/types.ts';
+import type { Limits } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
+import type { TurnRecorder } from '../store/types.ts';
+import { DeviceSession } from './device-session.ts';
+import { guardEvents, type SessionEvents, type SessionState } from './events.ts';
+import type { SessionOpener, TransportName } from './link.ts';
+import type { PacerClock } from './reply-pacer.ts';
+import { DEFAULT_APOLOGY_TEXT } from './turn-reply.ts';
+
+export interface SessionHubDeps {
+  stt: SttProvider;
+  tts: TtsProvider;
+  responder: Responder;
+  recorder: TurnRecorder;
+  /** End-of-turn detection for `auto` listen mode; without it `auto` behaves as `manual`. */
+  turnEnd?: TurnEndDetectorFactory;
+  limits: Limits;
+  logger: Logger;
+  events?: SessionEvents;
+  /** Called when a device connects and at each of its turns' transcripts (e.g. to update `lastSeenAt`). */
+  onDeviceSeen?(deviceId: string): void;
+  /** Spoken when the language model fails; "" for none. */
+  apologyText?: string;
+  /** Replaces the wall clock of reply pacing (tests). */
+  clock?: PacerClock;
+}
+
+export interface ConnectedDevice {
+  deviceId: string;
+  transport: TransportName;
+  state: SessionState;
+  /** When the current connection opened (epoch ms). */
+  since: number;
+}
+
+export interface SessionHub {
+  openSession: SessionOpener;
+  connectedDevices(): ConnectedDevice[];
+  /** Closes every session (gateway shutdown); resolves when their turns are recorded. */
+  closeAll(reason?: string): Promise<void>;
+}
+
+export function createSessionHub(deps: SessionHubDeps): SessionHub {
+  const log = deps.logger.child({ component: 'sessions' });
+  const events = guardEvents(deps.events, log);
+  const sessions = new Map<string, DeviceSession>();
+  const seen = (deviceId: string) => {
+    try {
+      deps.onDeviceSeen?.(deviceId);
+    } catch (err) {
+      log.error({ err, device: deviceId }, 'onDeviceSeen failed');
+    }
+  };
+  const sessionEvents: Required<SessionEvents> = {
+    ...events,
+    transcript: (e) => {
+      seen(e.deviceId);
+      events.transcript(e);
+    },
+  };
+
+  return {
+    openSession(link) {
+      const old = sessions.get(link.deviceId);
+      if (old) {
+        log.info({ device: link.deviceId, transport: link.transport }, 'device reconnected; closing its previous connection');
+        old.close('replaced by a new connection', 'replaced');
+      }
+      const session = new DeviceSession(
+        link,
+        {
+          stt: deps.stt,
+          tts: deps.tts,
+          responder: deps.responder,
+          recorder: deps.recorder,
+          turnEnd: deps.turnEnd,
+          limits: deps.limits,
+          logger: deps.logger,
+          events: sessionEvents,
+          apologyText: deps.apologyText ?? DEFAULT_APOLOGY_TEXT,
+          clock: deps.clock,
+        },
+        (closed) => {
+          if (sessions.get(closed.deviceId) === closed) sessions.delete(closed.deviceId);
+        },
+      );
+      sessions.set(link.deviceId, session);
+      seen(link.deviceId);
+      return session;
+    },
+    connectedDevices() {
+      return [...sessions.values()].map((s) => ({ deviceId: s.deviceId, transport: s.transport, state: s.state, since: s.openedAt }));
+    },
+    async closeAll(reason = 'gateway shutting down') {
+      const all = [...sessions.values()];
+      for (const s of all) s.close(reason, 'shutdown');
+      await Promise.all(all.map((s) => s.settled()));
+    },
+  };
+}

@@ -1,0 +1,310 @@
+/**
+ * One utterance and its reply: listening (audio turns) → thinking → speaking → ended.
+ * A turn is cancelled as a whole: one AbortController reaches the recognizer stream, the
+ * responder, the TTS jobs and the pacer, and after an abort the turn sends nothing more
+ * (except the `tts stop` reason `aborted` that ends a reply in progress). Every turn ends
+ * exactly once, is recorded (TurnRecorder) and logged with its timings.
+ */
+import type { AudioFormat, ErrorCode, GatewayAudioParams, GatewayMessage } from '../../protocol/index.ts';
+import { createReplyEncoder } from '../audio/reply-encoder.ts';
+import type { Responder } from '../brain/types.ts';
+import type { Limits } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { SttProvider, TtsProvider, TurnEndDetector } from '../speech/types.ts';
+import type { TurnOutcome, TurnRecord, TurnRecorder, TurnTimings } from '../store/types.ts';
+import type { SessionEvents } from './events.ts';
+import type { DeviceLink, InboundAudio } from './link.ts';
+import type { PacerClock } from './reply-pacer.ts';
+import { TurnListener } from './turn-listener.ts';
+import { errorCodeFor, speakReply, type ReplyMarks, type ReplyOutput } from './turn-reply.ts';
+
+export type TurnPhase = 'listening' | 'thinking' | 'speaking' | 'ended';
+/** Why a turn was cut short (logged; the record's outcome is `aborted`). */
+export type TurnAbortReason = 'barge_in' | 'abort' | 'restarted' | 'goodbye' | 'disconnected' | 'replaced' | 'shutdown';
+
+export interface TurnDeps {
+  stt: SttProvider;
+  tts: TtsProvider;
+  responder: Responder;
+  recorder: TurnRecorder;
+  limits: Limits;
+  /** Already guarded (see guardEvents). */
+  events: Required<SessionEvents>;
+  apologyText: string;
+  clock?: PacerClock;
+}
+
+export interface TurnOptions {
+  deviceId: string;
+  sessionId: string;
+  turnId: number;
+  /** The device chose the turn id (`listen start.turn`); otherwise the gateway numbered it. */
+  deviceNumbered: boolean;
+  link: DeviceLink;
+  /** The session's logger; the turn adds `turn`. */
+  logger: Logger;
+  deps: TurnDeps;
+  replyParams: GatewayAudioParams;
+  onPhase: (turn: Turn, phase: TurnPhase) => void;
+}
+
+export interface AudioTurnOptions extends TurnOptions {
+  micFormat: AudioFormat;
+  micFrameMs: number;
+  /** The device wants partial transcripts (hello `features.partial_stt` is not false). */
+  partials: boolean;
+  /** `auto` listen mode: the VAD ends the turn. */
+  turnEnd?: TurnEndDetector;
+}
+
+const now = () => performance.now();
+
+export class Turn {
+  readonly id: number;
+  readonly kind: 'audio' | 'text';
+  readonly deviceNumbered: boolean;
+  private phaseNow: TurnPhase;
+  private readonly controller = new AbortController();
+  private readonly log: Logger;
+  private readonly startedAt = Date.now();
+  private readonly t0 = now();
+  private readonly marks: ReplyMarks & { release?: number; final?: number } = {};
+  private readonly spoken: string[] = [];
+  private readonly listener: TurnListener | undefined;
+  private transcript = '';
+  private closed = false;
+  private finalSent = false;
+  private ttsStarted = false;
+  private ttsStopped = false;
+  private resolveDone!: () => void;
+  /** Resolves once the turn has ended and been recorded. */
+  readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+
+  static audio(options: AudioTurnOptions): Turn {
+    return new Turn(options, 'audio', undefined);
+  }
+
+  static text(options: TurnOptions, text: string): Turn {
+    return new Turn(options, 'text', text);
+  }
+
+  private constructor(
+    private readonly o: TurnOptions | AudioTurnOptions,
+    kind: 'audio' | 'text',
+    typed: string | undefined,
+  ) {
+    this.id = o.turnId;
+    this.kind = kind;
+    this.deviceNumbered = o.deviceNumbered;
+    this.log = o.logger.child({ turn: o.turnId });
+    if (kind === 'audio') {
+      const a = o as AudioTurnOptions;
+      this.phaseNow = 'listening';
+      this.listener = new TurnListener({
+        stt: o.deps.stt,
+        micFormat: a.micFormat,
+        micFrameMs: a.micFrameMs,
+        limits: o.deps.limits,
+        signal: this.controller.signal,
+        logger: this.log,
+        turnEnd: a.turnEnd,
+        onPartial: a.partials ? (text) => this.sendStt(text, false) : undefined,
+        onError: (code, message) => this.sendError(code, message),
+        onRelease: () => this.setPhase('thinking'),
+      });
+      void this.run(() => this.listen());
+    } else {
+      this.phaseNow = 'thinking';
+      this.marks.release = this.t0;
+      void this.run(async () => typed ?? '');
+    }
+  }
+
+  get phase(): TurnPhase {
+    return this.phaseNow;
+  }
+
+  /** Whether microphone audio is still taken for this turn. */
+  get acceptsAudio(): boolean {
+    return this.listener?.accepting ?? false;
+  }
+
+  receiveAudio(audio: InboundAudio): void {
+    this.listener?.receive(audio);
+  }
+
+  /** `listen stop` (with the device's frame count when it sent one). */
+  stop(frames?: number): void {
+    this.listener?.stop(frames);
+  }
+
+  /** Cuts the turn short: nothing more is sent except `tts stop` reason `aborted` for a reply in progress. */
+  abort(reason: TurnAbortReason): void {
+    if (this.closed) return;
+    this.log.debug({ reason }, 'turn aborted');
+    if (this.ttsStarted && !this.ttsStopped) this.send({ type: 'tts', session_id: this.o.sessionId, state: 'stop', turn: this.id, reason: 'aborted' });
+    this.closed = true;
+    this.controller.abort();
+    this.end('aborted');
+  }
+
+  private async listen(): Promise<string | undefined> {
+    const result = await this.listener!.result;
+    if (this.closed) return undefined;
+    this.marks.release = this.listener!.releasedAt ?? now();
+    this.marks.final = now();
+    if (result.sttError !== undefined) {
+      const code = errorCodeFor(result.sttError, 'stt_unavailable');
+      this.log.warn({ err: result.sttError, code }, 'speech recognition failed');
+      this.sendError(code, 'speech recognition failed');
+      this.sendStt('', true);
+      this.end('error', code);
+      return undefined;
+    }
+    return result.text;
+  }
+
+  /** The whole turn after its text is known; never throws. */
+  private async run(getText: () => Promise<string | undefined>): Promise<void> {
+    try {
+      const text = await getText();
+      if (text === undefined || this.closed) return;
+      this.marks.final ??= now();
+      this.transcript = text;
+      this.sendStt(text, true);
+      this.o.deps.events.transcript({ deviceId: this.o.deviceId, turn: this.id, text });
+      if (!text) return this.end('empty');
+      this.setPhase('thinking');
+      const result = await speakReply({
+        deviceId: this.o.deviceId,
+        text,
+        responder: this.o.deps.responder,
+        tts: this.o.deps.tts,
+        encoder: createReplyEncoder(this.o.replyParams),
+        leadMs: this.o.deps.limits.leadMs,
+        signal: this.controller.signal,
+        out: this.replyOutput(),
+        marks: this.marks,
+        spoken: this.spoken,
+        apologyText: this.o.deps.apologyText,
+        logger: this.log,
+        now,
+        clock: this.o.deps.clock,
+      });
+      if (result.outcome === 'aborted') return; // abort() already ended the turn
+      this.end(result.outcome, result.errorCode);
+    } catch (err) {
+      if (this.closed) return;
+      this.log.error({ err }, 'turn failed unexpectedly');
+      this.sendError('internal', 'internal gateway error');
+      if (this.kind === 'audio' && !this.finalSent) this.sendStt('', true);
+      if (this.ttsStarted && !this.ttsStopped) this.sendTtsStop('error');
+      this.end('error', 'internal');
+    }
+  }
+
+  private replyOutput(): ReplyOutput {
+    return {
+      ttsStart: () => {
+        if (this.ttsStarted || this.closed) return;
+        this.ttsStarted = true;
+        this.send({ type: 'tts', session_id: this.o.sessionId, state: 'start', turn: this.id });
+        this.setPhase('speaking');
+      },
+      sentenceStart: (text) => this.send({ type: 'tts', session_id: this.o.sessionId, state: 'sentence_start', text, turn: this.id }),
+      audio: (packet) => this.sendAudio(packet),
+      ttsStop: (reason) => this.sendTtsStop(reason),
+      error: (code, message) => this.sendError(code, message),
+    };
+  }
+
+  private sendTtsStop(reason: 'done' | 'error'): void {
+    if (!this.ttsStarted || this.ttsStopped) return;
+    this.send({ type: 'tts', session_id: this.o.sessionId, state: 'stop', turn: this.id, reason });
+    this.ttsStopped = true;
+  }
+
+  private sendStt(text: string, final: boolean): void {
+    if (this.finalSent) return;
+    if (final) this.finalSent = true;
+    this.send({ type: 'stt', session_id: this.o.sessionId, text, final, turn: this.id });
+  }
+
+  private sendError(code: ErrorCode, message: string): void {
+    this.send({ type: 'error', session_id: this.o.sessionId, code, message, turn: this.id });
+  }
+
+  private audioSeq = 0;
+  private sendAudio(packet: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.o.link.sendAudio(packet, this.id, this.audioSeq);
+    } catch (err) {
+      this.log.warn({ err }, 'sending reply audio failed');
+    }
+    this.audioSeq = (this.audioSeq + 1) & 0xffff;
+  }
+
+  private send(message: GatewayMessage): void {
+    if (this.closed) return;
+    try {
+      this.o.link.send(message);
+    } catch (err) {
+      this.log.warn({ err, type: message.type }, 'sending to the device failed');
+    }
+  }
+
+  private setPhase(phase: TurnPhase): void {
+    if (this.phaseNow === phase || this.phaseNow === 'ended') return;
+    this.phaseNow = phase;
+    this.o.onPhase(this, phase);
+  }
+
+  /** Ends the turn once: records it, tells listeners, logs the timings. */
+  private end(outcome: TurnOutcome, errorCode?: ErrorCode): void {
+    if (this.phaseNow === 'ended') return;
+    this.closed = true;
+    this.controller.abort(); // releases the recognizer and anything still running
+    const record: TurnRecord = {
+      deviceId: this.o.deviceId,
+      turn: this.id,
+      kind: this.kind,
+      startedAt: this.startedAt,
+      endedAt: Date.now(),
+      transcript: this.transcript,
+      reply: this.spoken.join(' '),
+      timings: this.timings(),
+      outcome,
+      ...(errorCode ? { errorCode } : {}),
+    };
+    this.setPhase('ended');
+    const { recorder, events } = this.o.deps;
+    try {
+      recorder.recordTurn(record);
+    } catch (err) {
+      this.log.error({ err }, 'recording the turn failed');
+    }
+    events.turnRecorded(record);
+    if (record.reply) events.reply({ deviceId: this.o.deviceId, turn: this.id, text: record.reply });
+    this.log.info({ kind: this.kind, outcome, errorCode, timings: record.timings }, 'turn ended');
+    this.log.debug({ transcript: record.transcript, reply: record.reply }, 'turn text');
+    this.resolveDone();
+  }
+
+  private timings(): TurnTimings {
+    const m = this.marks;
+    const span = (from: number | undefined, to: number | undefined) =>
+      from !== undefined && to !== undefined ? Math.round(to - from) : undefined;
+    const t: TurnTimings = {
+      releaseToFinalMs: this.kind === 'audio' ? span(m.release, m.final) : undefined,
+      finalToFirstTokenMs: span(m.final, m.firstToken),
+      firstTokenToFirstSentenceMs: span(m.firstToken, m.firstSentence),
+      firstSentenceToFirstAudioMs: span(m.firstSentence, m.firstAudio),
+      releaseToFirstAudioMs: span(m.release, m.firstAudio),
+      totalMs: Math.round(now() - this.t0),
+      audioMs: this.listener ? Math.round(this.listener.audioMs) : undefined,
+    };
+    for (const key of Object.keys(t) as (keyof TurnTimings)[]) if (t[key] === undefined) delete t[key];
+    return t;
+  }
+}

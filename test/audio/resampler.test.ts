@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { getResampler, resample } from '../../gateway/audio/resampler.ts';
+import { rms, sine, toneAmplitude } from './signal.ts';
+
+describe('resampler', () => {
+  it.each([16000, 24000])('converts a 22050 Hz tone to %i Hz keeping frequency, energy and duration', async (to) => {
+    const source = sine(1000, 22050, 2, 0.5);
+    const out = await resample(source, 22050, to);
+    expect(Math.abs(out.length - (source.length * to) / 22050)).toBeLessThanOrEqual(2);
+    // judge the steady middle (the sinc filter rings at the clip's edges)
+    const mid = [Math.round(to * 0.2), Math.round(to * 1.8)] as const;
+    expect(toneAmplitude(out, 1000, to, ...mid)).toBeCloseTo(0.5, 2);
+    expect(rms(out, ...mid)).toBeCloseTo(0.5 / Math.SQRT2, 2);
+    // the tone sits at 1 kHz, not at a neighbour
+    expect(toneAmplitude(out, 1100, to, ...mid)).toBeLessThan(0.01);
+  });
+
+  it('removes content above the new Nyquist frequency instead of aliasing it', async () => {
+    // 9 kHz fits at 22050 Hz but not at 16000 Hz, where a naive resampler folds it to 7 kHz.
+    const out = await resample(sine(9000, 22050, 1, 0.5), 22050, 16000);
+    const mid = [3200, 12800] as const;
+    expect(rms(out, ...mid)).toBeLessThan(0.005);
+    expect(toneAmplitude(out, 7000, 16000, ...mid)).toBeLessThan(0.005);
+  });
+
+  it('upsamples too, and passes equal rates through', async () => {
+    const up = await resample(sine(500, 16000, 1, 0.3), 16000, 24000);
+    expect(up.length).toBeGreaterThanOrEqual(23998);
+    expect(toneAmplitude(up, 500, 24000, 4800, 19200)).toBeCloseTo(0.3, 2);
+    const same = sine(500, 16000, 0.1);
+    expect(await resample(same, 16000, 16000)).toBe(same);
+  });
+
+  it('shares one converter per rate pair and handles clips longer than its transfer buffer', async () => {
+    const a = await getResampler(22050, 24000);
+    const long = sine(300, 22050, 60, 0.2); // 1.3 M samples: over the 1,008,000-sample buffer
+    const out = a.resample(long);
+    expect(Math.abs(out.length - 60 * 24000)).toBeLessThan(50);
+    expect(toneAmplitude(out, 300, 24000, 24000 * 50, 24000 * 51)).toBeCloseTo(0.2, 2);
+    // no click where pieces join: the second difference of a 300 Hz tone stays tiny everywhere
+    let worst = 0;
+    for (let i = 24000; i < out.length - 24000; i++) worst = Math.max(worst, Math.abs(out[i + 1]! - 2 * out[i]! + out[i - 1]!));
+    expect(worst).toBeLessThan(0.002);
+    await expect(resample(new Float32Array(10), 0, 16000)).rejects.toThrow(RangeError);
+  });
+});
