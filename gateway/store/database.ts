@@ -58,6 +58,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'API keys for the HTTP API',
+    up(db) {
+      // Revoked keys stay listed (who had access, until when); names are unique among live keys.
+      db.exec(`
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY NOT NULL,
+          name TEXT NOT NULL,
+          key_salt BLOB NOT NULL,
+          key_hash BLOB NOT NULL,
+          created_at INTEGER NOT NULL,
+          last_used_at INTEGER,
+          revoked_at INTEGER
+        ) STRICT;
+
+        CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL;
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: SqliteDatabase): number {

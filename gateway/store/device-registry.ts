@@ -10,7 +10,7 @@ import type { DeviceRecord } from './types.ts';
 
 /** 256 bits: unguessable, so a single fast hash protects it (see hashToken). */
 export const TOKEN_BYTES = 32;
-const SALT_BYTES = 16;
+export const SALT_BYTES = 16;
 /** base64url of 32 bytes is 43 characters; anything far longer is not a token, so we skip hashing it. */
 const MAX_TOKEN_LENGTH = 256;
 /** Names are for people reading lists and dashboards; longer is a mistake. */
@@ -36,7 +36,7 @@ export interface IssuedDevice {
   token: string;
 }
 
-function newToken(): string {
+export function newToken(): string {
   return randomBytes(TOKEN_BYTES).toString('base64url');
 }
 
@@ -47,7 +47,7 @@ function newToken(): string {
  * would only cost ~50-100 ms of CPU per connect, which 2,000 devices reconnecting at
  * once (gateway restart) cannot afford. The salt keeps equal tokens from hashing alike.
  */
-function hashToken(salt: Buffer, token: string): Buffer {
+export function hashToken(salt: Buffer, token: string): Buffer {
   return createHash('sha256').update(salt).update(token, 'utf8').digest();
 }
 

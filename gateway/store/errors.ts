@@ -1,6 +1,13 @@
 /** Errors the store raises for things a caller (usually the CLI) should explain to a person. */
 
-export type StoreErrorCode = 'unknown_device' | 'duplicate_device' | 'invalid_device_id' | 'invalid_name' | 'invalid_argument';
+export type StoreErrorCode =
+  | 'unknown_device'
+  | 'duplicate_device'
+  | 'invalid_device_id'
+  | 'invalid_name'
+  | 'invalid_argument'
+  | 'unknown_api_key'
+  | 'duplicate_api_key';
 
 export class StoreError extends Error {
   override name = 'StoreError';

@@ -1,10 +1,12 @@
 /** The gateway's persistent state: one SQLite file with devices and their turns. */
+import { ApiKeyRegistry } from './api-key-registry.ts';
 import { openDatabase, type DatabaseOptions } from './database.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { TurnStore } from './turn-store.ts';
 
 export { DATABASE_FILE, DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './database.ts';
 export { DeviceRegistry, type IssuedDevice } from './device-registry.ts';
+export { ApiKeyRegistry, type ApiKeyRecord, type IssuedApiKey } from './api-key-registry.ts';
 export { TurnStore, type ListTurnsOptions, type RecentConversationOptions } from './turn-store.ts';
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export type { DeviceRecord, TurnOutcome, TurnRecord, TurnRecorder, TurnTimings } from './types.ts';
@@ -12,6 +14,10 @@ export type { DeviceRecord, TurnOutcome, TurnRecord, TurnRecorder, TurnTimings }
 export interface Store {
   readonly devices: DeviceRegistry;
   readonly turns: TurnStore;
+  /** Keys of the HTTP API. */
+  readonly apiKeys: ApiKeyRegistry;
+  /** Whether the database answers a query (for /health). */
+  healthy(): boolean;
   /** Closes the database (checkpointing the WAL). Safe to call twice. */
   close(): void;
 }
@@ -26,6 +32,14 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   return {
     devices: new DeviceRegistry(db, options.now),
     turns: new TurnStore(db),
+    apiKeys: new ApiKeyRegistry(db, options.now),
+    healthy() {
+      try {
+        return db.open && db.prepare('SELECT 1 AS ok').get() !== undefined;
+      } catch {
+        return false;
+      }
+    },
     close() {
       if (db.open) db.close();
     },

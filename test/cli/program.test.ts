@@ -22,8 +22,8 @@ function capture(env: Record<string, string> = {}): CliIo & { out: string; err: 
 }
 
 describe('voxgate program', () => {
-  it('offers start and device commands, and every config flag with its environment variable', async () => {
-    expect(buildProgram(capture()).commands.map((c) => c.name())).toEqual(['start', 'device']);
+  it('offers every command group, and every config flag with its environment variable', async () => {
+    expect(buildProgram(capture()).commands.map((c) => c.name())).toEqual(['start', 'device', 'apikey', 'models', 'transcribe', 'say']);
     const io = capture();
     expect(await runCli(['--help'], io)).toBe(0);
     for (const line of [

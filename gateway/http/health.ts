@@ -1,0 +1,89 @@
+/**
+ * GET /health (open, no key): the overall status and each part — broker, database, the
+ * speech and language providers (ready, what is missing and the command that installs it,
+ * which fallback is serving), and the connected devices.
+ */
+import type { ProviderHealth } from '../speech/types.ts';
+import { sendJson, type HttpServer } from './http-server.ts';
+
+export interface HealthDevice {
+  deviceId: string;
+  transport: string;
+  state: string;
+  /** When its connection opened (epoch ms). */
+  since?: number;
+}
+
+export interface HealthSources {
+  broker(): ProviderHealth;
+  database(): ProviderHealth;
+  engines(): ProviderHealth[];
+  devices(): HealthDevice[];
+}
+
+export interface HealthReport {
+  /**
+   * `ok`: every part ready. `degraded`: serving, but a provider is missing or in fallback.
+   * `down`: the database or broker is not working (answered with status 503).
+   */
+  status: 'ok' | 'degraded' | 'down';
+  uptime_seconds: number;
+  broker: ProviderHealth;
+  database: ProviderHealth;
+  engines: ProviderHealth[];
+  devices: {
+    connected: number;
+    by_transport: Record<string, number>;
+    list: Array<{ device_id: string; transport: string; state: string; connected_since?: string }>;
+  };
+}
+
+const startedAt = Date.now();
+
+function safely(read: () => ProviderHealth, name: string): ProviderHealth {
+  try {
+    return read();
+  } catch (err) {
+    return { name, ready: false, detail: `health check failed: ${(err as Error).message}` };
+  }
+}
+
+export function buildHealthReport(sources: HealthSources): HealthReport {
+  const broker = safely(sources.broker, 'broker');
+  const database = safely(sources.database, 'database');
+  let engines: ProviderHealth[];
+  try {
+    engines = sources.engines();
+  } catch (err) {
+    engines = [{ name: 'engines', ready: false, detail: `health check failed: ${(err as Error).message}` }];
+  }
+  const devices = sources.devices();
+  const byTransport: Record<string, number> = {};
+  for (const d of devices) byTransport[d.transport] = (byTransport[d.transport] ?? 0) + 1;
+  const status = !broker.ready || !database.ready ? 'down' : engines.every((e) => e.ready) ? 'ok' : 'degraded';
+  return {
+    status,
+    uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+    broker,
+    database,
+    engines,
+    devices: {
+      connected: devices.length,
+      by_transport: byTransport,
+      list: devices.map((d) => ({
+        device_id: d.deviceId,
+        transport: d.transport,
+        state: d.state,
+        ...(d.since !== undefined ? { connected_since: new Date(d.since).toISOString() } : {}),
+      })),
+    },
+  };
+}
+
+export function registerHealthRoute(http: HttpServer, sources: HealthSources): void {
+  http.route('GET', '/health', (_req, res) => {
+    const report = buildHealthReport(sources);
+    // 200 while degraded: the gateway serves, and the body says what is missing. 503 when it cannot.
+    sendJson(res, report.status === 'down' ? 503 : 200, report);
+  });
+}
