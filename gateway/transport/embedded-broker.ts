@@ -44,6 +44,11 @@ export interface EmbeddedBroker extends MqttBus {
   readonly port: number;
 }
 
+/** The part of aedes-persistence (untyped on the broker) that holds retained messages. */
+interface RetainedStore {
+  createRetainedStream(pattern: string): AsyncIterable<unknown>;
+}
+
 /** Who a connection is, and how often it was refused (logged once per connection, so a misbehaving client cannot flood the log). */
 type Principal = ({ kind: 'device'; deviceId: string } | { kind: 'service'; account: ServiceAccount }) & {
   refusedPublishes: number;
@@ -188,11 +193,25 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   server.on('error', (err) => logger.error({ err }, 'mqtt server error'));
   const address = server.address() as net.AddressInfo;
 
-  const publish = (topic: string, payload: string | Uint8Array, { qos, retain = false }: MqttPublishOptions) =>
+  const publishNow = (topic: string, payload: string | Uint8Array, { qos, retain = false }: MqttPublishOptions) =>
     new Promise<void>((resolve, reject) => {
       const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
       broker.publish({ cmd: 'publish', topic, payload: body, qos, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
     });
+  // One at a time per device: aedes numbers each publish and a client drops a packet numbered
+  // below one it already got (its dedupe), while a QoS 1 publish takes an extra async step
+  // (offline enqueue). A QoS 0 reply frame published right after `tts start` would overtake it
+  // and the device would silently lose `tts start`. aedes calls back once the packet is written
+  // (after a drain when the socket is full), so per device: a stalled device delays only itself.
+  const publishTails = new Map<string, Promise<void>>();
+  const publish = (topic: string, payload: string | Uint8Array, options: MqttPublishOptions): Promise<void> => {
+    const key = topics.parse(topic)?.deviceId ?? '';
+    const next = (publishTails.get(key) ?? Promise.resolve()).then(() => publishNow(topic, payload, options));
+    const tail = next.catch(() => {});
+    publishTails.set(key, tail);
+    void tail.then(() => publishTails.get(key) === tail && publishTails.delete(key));
+    return next;
+  };
 
   await publish(topics.gatewayState(), GATEWAY_ONLINE, { qos: 1, retain: true });
   logger.info({ host: address.address, port: address.port }, 'embedded mqtt broker listening');
@@ -203,24 +222,27 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     host: address.address,
     port: address.port,
     publish,
-    subscribe(filter, handler) {
+    async subscribe(filter, handler) {
       const leadingWildcard = filter.startsWith('+') || filter.startsWith('#');
-      const deliver = (packet: AedesPublishPacket, callback: () => void) => {
+      const hand = (topic: string, payload: Buffer | string | Uint8Array, retained: boolean) => {
         // MQTT-4.7.2-1 for in-process subscribers too (aedes applies it only to its clients).
-        if (!(leadingWildcard && packet.topic.startsWith('$'))) {
-          try {
-            const payload = packet.payload;
-            // aedes never replays stored retained messages to in-process subscribers: all live.
-            handler(packet.topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), false);
-          } catch (err) {
-            logger.error({ err, topic: packet.topic }, 'mqtt subscriber failed');
-          }
+        if (leadingWildcard && topic.startsWith('$')) return;
+        try {
+          handler(topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), retained);
+        } catch (err) {
+          logger.error({ err, topic }, 'mqtt subscriber failed');
         }
+      };
+      const deliver = (packet: AedesPublishPacket, callback: () => void) => {
+        hand(packet.topic, packet.payload, false);
         callback();
       };
-      return new Promise<Unsubscribe>((resolve) => {
-        broker.subscribe(filter, deliver, () => resolve(() => broker.unsubscribe(filter, deliver, () => {})));
-      });
+      await new Promise<void>((resolve) => broker.subscribe(filter, deliver, () => resolve()));
+      // aedes replays stored retained messages only to its network clients; replay them here too,
+      // as a broker does on SUBSCRIBE (e.g. Home Assistant discovery configs published earlier).
+      const stored = (broker as unknown as { persistence: RetainedStore }).persistence.createRetainedStream(filter);
+      for await (const packet of stored as AsyncIterable<{ topic: string; payload: Buffer }>) hand(packet.topic, packet.payload, true);
+      return () => broker.unsubscribe(filter, deliver, () => {});
     },
     onDeviceDisconnect(listener) {
       disconnectListeners.add(listener);
