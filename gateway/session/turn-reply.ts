@@ -138,14 +138,18 @@ export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
   const pacer = createReplyPacer({ leadMs: o.leadMs, signal: o.signal, sendPacket: o.out.audio, clock: o.clock });
   const frameMs = o.encoder.params.frame_duration;
 
-  /** Sends one sentence's frames through the pacer; false when aborted. */
-  const play = async (text: string, frames: Float32Array[]): Promise<boolean> => {
+  /**
+   * Sends one sentence's frames through the pacer; false when aborted. Only the model's own
+   * sentences count as the turn's reply (`remember`): the apology is not an answer, and as
+   * conversation memory it would make the model apologise again.
+   */
+  const play = async (text: string, frames: Float32Array[], remember = true): Promise<boolean> => {
     o.out.ttsStart();
     o.out.sentenceStart(text);
     for (const [i, frame] of frames.entries()) {
       if (!(await pacer.send(o.encoder.encode(frame), frameMs))) return false;
       if (i === 0) {
-        spoken.push(text);
+        if (remember) spoken.push(text);
         o.marks.firstAudio ??= o.now();
       }
     }
@@ -188,7 +192,7 @@ export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
     o.out.error(code, messageOf(producerError, 'the language model failed'));
     if (o.apologyText) {
       try {
-        if (!(await play(o.apologyText, await synthesize(o.apologyText, o.signal)))) return aborted();
+        if (!(await play(o.apologyText, await synthesize(o.apologyText, o.signal), false))) return aborted();
       } catch (err) {
         if (o.signal.aborted) return aborted();
         o.logger.warn({ err }, 'the apology could not be synthesized either');

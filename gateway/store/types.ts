@@ -31,7 +31,7 @@ export interface TurnTimings {
   releaseToFirstAudioMs?: number;
   /** Turn start → turn end. */
   totalMs?: number;
-  /** Seconds of microphone audio received. */
+  /** Milliseconds of microphone audio received. */
   audioMs?: number;
 }
 

@@ -243,7 +243,8 @@ describe('failures still give a complete turn', () => {
     expect(device.messages('tts')[1]).toMatchObject({ text: 'Sorry, no brain today.' });
     expect(device.messages('tts').at(-1)).toMatchObject({ reason: 'error' });
     expect(device.link.audio.length).toBeGreaterThan(0);
-    expect(record).toMatchObject({ outcome: 'error', errorCode: 'llm_unavailable', reply: 'Sorry, no brain today.' });
+    // The apology is spoken but is not the model's answer: it is not stored as the reply (nor remembered).
+    expect(record).toMatchObject({ outcome: 'error', errorCode: 'llm_unavailable', reply: '' });
   });
 
   it('responder fails mid-answer → the sentences so far, then the error and the default apology', async () => {
@@ -253,7 +254,7 @@ describe('failures still give a complete turn', () => {
       'First part.',
       "Sorry, I can't answer right now.",
     ]);
-    expect(record).toMatchObject({ outcome: 'error', errorCode: 'llm_unavailable', reply: "First part. Sorry, I can't answer right now." });
+    expect(record).toMatchObject({ outcome: 'error', errorCode: 'llm_unavailable', reply: 'First part.' });
   });
 
   it('responder and TTS both fail → llm_unavailable and tts stop error, nothing spoken', async () => {
