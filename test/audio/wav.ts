@@ -1,8 +1,10 @@
-/** Reads the 16-bit PCM WAV fixtures under /work/shared/audio (tests and benchmarks only). */
+/** Reads the 16-bit PCM WAV fixtures under ../shared/audio (tests and benchmarks only). */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
 
-export const SPEECH_60S_WAV = '/work/shared/audio/speech-60s/speech-60s.wav';
-export const TTS_SAMPLE_WAV = '/work/shared/audio/tts-samples/matcha-ljspeech-0.wav';
+export { SPEECH_60S_WAV } from '../helpers/shared-paths.ts';
+export const TTS_SAMPLE_WAV = path.join(TTS_SAMPLES_DIR, 'matcha-ljspeech-0.wav');
 
 export interface WavPcm16 {
   sampleRate: number;

@@ -8,10 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseWav, type SimTransport } from '../../device-sim/index.ts';
 import { startFakeGateway, tokenFor, type FakeGateway } from './fake-gateway.ts';
+import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/voxgate-sim.js');
-const WAV_22K = '/work/shared/audio/tts-samples/armstrong-piper-en_US-lessac-medium.wav';
+const WAV_22K = path.join(TTS_SAMPLES_DIR, 'armstrong-piper-en_US-lessac-medium.wav');
 /** Generous: tsx compiles on start, and CI machines are loaded. */
 const CLI_TIMEOUT_MS = 60_000;
 

@@ -12,8 +12,10 @@ import {
   readMicWav,
   splitFrames,
 } from '../../device-sim/index.ts';
+import path from 'node:path';
+import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
 
-const SPEECH_16K = '/work/shared/audio/tts-samples/mms-eng.wav';
+const SPEECH_16K = path.join(TTS_SAMPLES_DIR, 'mms-eng.wav');
 
 /** SNR in dB of `decoded` against `reference`, at the codec delay (searched) that fits best. */
 function snrDb(reference: Float32Array, decoded: Float32Array, maxDelay: number): number {

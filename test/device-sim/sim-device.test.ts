@@ -17,8 +17,10 @@ import {
 } from '../../device-sim/index.ts';
 import { startFakeGateway, tokenFor, type FakeGateway } from './fake-gateway.ts';
 import type { FakeScript } from './fake-gateway-session.ts';
+import path from 'node:path';
+import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
 
-const WAV_22K = '/work/shared/audio/tts-samples/armstrong-piper-en_US-lessac-medium.wav'; // 3.74 s
+const WAV_22K = path.join(TTS_SAMPLES_DIR, 'armstrong-piper-en_US-lessac-medium.wav'); // 3.74 s
 const SPEED = 20; // 3.74 s of speech in ~190 ms
 
 const speech = await readMicWav(WAV_22K);

@@ -8,7 +8,6 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { startGateway, type EngineOverrides, type RunningGateway } from '../../gateway/app.ts';
 import { loadConfig, type Config } from '../../gateway/config.ts';
@@ -18,10 +17,10 @@ import { SimDevice, type SimDeviceOptions, type SimTransport } from '../../devic
 import { createCaptureLogger, type CapturedLogger } from '../fakes/capture-logger.ts';
 import { openRawDevice, type RawDevice } from './raw-device.ts';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { REPO_ROOT, SHARED_DIR, SPEECH_60S_WAV } from '../helpers/shared-paths.ts';
+
+export { REPO_ROOT, SHARED_DIR, SPEECH_60S_WAV };
 /** Shared fixtures live beside the repository (../shared), not under the cwd. */
-export const SHARED_DIR = path.resolve(REPO_ROOT, '../shared');
-export const SPEECH_60S_WAV = path.join(SHARED_DIR, 'audio/speech-60s/speech-60s.wav');
 
 /** Every scenario runs over both transports. */
 export const TRANSPORTS: SimTransport[] = ['websocket', 'mqtt'];
