@@ -4,7 +4,8 @@
  * Modules receive what they need as arguments; nothing here reads process.env.
  */
 import { mkdirSync } from 'node:fs';
-import { createResponder } from './brain/index.ts';
+import { createDefaultTools, createResponder } from './brain/index.ts';
+import { createHomeAssistantBridge } from './bridge/index.ts';
 import type { Responder } from './brain/types.ts';
 import type { Config } from './config.ts';
 import { combineSessionEvents } from './http/combine-events.ts';
@@ -68,7 +69,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const stt = overrides.stt ?? speech!.stt;
     const tts = overrides.tts ?? speech!.tts;
     const turnEnd = overrides.turnEnd ?? speech?.turnEnd;
-    const responder = overrides.responder ?? createResponder(config, { store, logger });
+    // The Home Assistant bridge: its tools, session events and service logins are wired in
+    // here; it starts once the bus runs and stops before it.
+    const bridge = config.bridge.enabled
+      ? createHomeAssistantBridge({ config, devices: store.devices, services: store.services, logger })
+      : undefined;
+    const tools = createDefaultTools(config);
+    for (const tool of bridge?.tools ?? []) tools.register(tool);
+    const baseResponder = overrides.responder ?? createResponder(config, { store, logger, tools });
+    const responder = bridge ? bridge.wrapResponder(baseResponder) : baseResponder;
 
     const metrics = createGatewayMetrics();
     const sessions = createSessionHub({
@@ -79,7 +88,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       recorder: store.turns,
       limits: config.limits,
       logger,
-      events: combineSessionEvents(metrics.sessionEvents, options.events),
+      events: combineSessionEvents(metrics.sessionEvents, bridge?.sessionEvents, options.events),
       onDeviceSeen: (deviceId) => store.devices.touch(deviceId),
     });
     cleanup.push(() => sessions.closeAll());
@@ -99,7 +108,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       closeGraceMs: config.transport.wsCloseGraceMs,
     });
 
-    const bus = await startMqttBus(config, { authenticate, logger });
+    const bus = await startMqttBus(config, { authenticate, authenticateService: bridge?.authenticateService, logger });
     cleanup.push(() => bus.close());
     const mqtt = await startMqttDeviceTransport({
       bus,
@@ -108,6 +117,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       logger,
     });
     cleanup.push(() => mqtt.close());
+    if (bridge) {
+      await bridge.start({ bus, sessions });
+      cleanup.push(() => bridge.stop());
+    }
 
     const engineHealth = (): ProviderHealth[] => [
       ...(speech ? speech.health() : [stt.health(), tts.health()]),

@@ -8,6 +8,7 @@ import { CliError, type CliContext, type CliIo, type CommandGroup } from './cli-
 import { ConfigError, ENV_VARS, loadConfig } from './config.ts';
 import { registerDeviceCommands } from './cli-device-commands.ts';
 import { registerStartCommand } from './cli-start-command.ts';
+import { registerServiceCommands } from './bridge/cli-service-commands.ts';
 import { registerApiKeyCommands } from './http/cli-apikey-commands.ts';
 import { registerSpeechCommands } from './speech/cli-commands.ts';
 import { StoreError } from './store/index.ts';
@@ -32,7 +33,7 @@ function envVarFor(configPath: string): string | undefined {
 // Register extra command groups here (in the order they should appear in --help):
 // import `registerXxxCommands: CommandGroup` from its module and add it to this list,
 // e.g. registerSpeechCommands from './speech/cli-commands.ts'.
-const COMMAND_GROUPS: readonly CommandGroup[] = [registerStartCommand, registerDeviceCommands, registerApiKeyCommands, registerSpeechCommands];
+const COMMAND_GROUPS: readonly CommandGroup[] = [registerStartCommand, registerDeviceCommands, registerApiKeyCommands, registerServiceCommands, registerSpeechCommands];
 // ────────────────────────────────────────────────────────────────────────────────
 
 function processIo(): CliIo {

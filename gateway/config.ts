@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX } from '../protocol/index.ts';
+import { BRIDGE_ENV_VARS, BridgeSchema } from './bridge/bridge-config.ts';
 import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
 import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
@@ -104,6 +105,8 @@ export const ConfigSchema = z.object({
   transport: TransportSchema.default(TransportSchema.parse({})),
   /** HTTP API limits and /metrics access (gateway/http/http-config.ts). */
   http: HttpSchema.default(HttpSchema.parse({})),
+  /** Home Assistant bridge (gateway/bridge/bridge-config.ts). */
+  bridge: BridgeSchema.default(BridgeSchema.parse({})),
   /** IANA time zone of the gateway (date/time tool); default: the system's. */
   timeZone: z
     .string()
@@ -141,6 +144,7 @@ export const ENV_VARS: Record<string, string> = {
   ...SPEECH_ENV_VARS,
   ...TRANSPORT_ENV_VARS,
   ...HTTP_ENV_VARS,
+  ...BRIDGE_ENV_VARS,
 };
 
 export class ConfigError extends Error {

@@ -23,6 +23,8 @@ import {
   type ListenStart,
   type ParseResult,
 } from '../../protocol/index.ts';
+import { sanitizeForSpeech } from '../brain/sanitize.ts';
+import { splitSentences } from '../brain/sentence-splitter.ts';
 import type { Responder } from '../brain/types.ts';
 import type { Limits } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -38,6 +40,28 @@ import { Turn, type TurnAbortReason, type TurnDeps, type TurnPhase } from './tur
 const MAX_TURN_ID = 0xffff_ffff;
 /** Device turn ids remembered to recognise a repeated `listen start` (MQTT QoS 1 may redeliver). */
 const RECENT_TURN_IDS = 16;
+/**
+ * Announcements are numbered from the top of the uint32 range downwards, so their turn ids
+ * never meet a device's own numbering (which counts up from small numbers).
+ */
+const FIRST_ANNOUNCEMENT_TURN_ID = MAX_TURN_ID;
+const LAST_ANNOUNCEMENT_TURN_ID = 0x8000_0000;
+
+/**
+ * How an announcement went: `spoken` to the end; `interrupted` by the wearer (barge-in,
+ * abort) or the gateway; `failed` (nothing speakable, or TTS failed); `offline` (no session
+ * that said hello); `busy` (a turn or another announcement is in progress: try again when idle).
+ */
+export type AnnounceResult = 'spoken' | 'interrupted' | 'failed' | 'offline' | 'busy';
+
+/** The sentences an announcement speaks: cleaned for the ear and split for pipelined TTS. */
+export function announcementSentences(text: string): string[] {
+  return text
+    .split(/\n+/)
+    .flatMap((line) => splitSentences(line))
+    .map((sentence) => sanitizeForSpeech(sentence).trim())
+    .filter((sentence) => sentence.length > 0);
+}
 
 export interface DeviceSessionDeps {
   stt: SttProvider;
@@ -75,6 +99,7 @@ export class DeviceSession implements DeviceSessionPort {
   private readonly turns = new Set<Promise<void>>();
   private deviceState: DeviceState = 'idle';
   private nextTurnId = 1;
+  private nextAnnouncementId = FIRST_ANNOUNCEMENT_TURN_ID;
   private readonly recentTurnIds: number[] = [];
   private closed = false;
   private helloTimer: NodeJS.Timeout | undefined;
@@ -141,6 +166,29 @@ export class DeviceSession implements DeviceSessionPort {
     }
   }
 
+  /**
+   * Speaks `text` to the device as a reply-only turn (no listening, not recorded). Resolves
+   * when it has ended. Never interrupts the wearer: a turn in progress makes it `busy`.
+   */
+  announce(text: string): Promise<AnnounceResult> {
+    if (this.closed || !this.ready) return Promise.resolve('offline');
+    if (this.turn) return Promise.resolve('busy');
+    const sentences = announcementSentences(text);
+    if (sentences.length === 0) return Promise.resolve('failed');
+    const id = this.nextAnnouncementId;
+    this.nextAnnouncementId = id <= LAST_ANNOUNCEMENT_TURN_ID ? FIRST_ANNOUNCEMENT_TURN_ID : id - 1;
+    const turn = this.startTurn(undefined, (options) => Turn.announce(options, sentences), id);
+    return turn.done.then(() => (turn.outcome === 'completed' ? 'spoken' : turn.outcome === 'aborted' ? 'interrupted' : 'failed'));
+  }
+
+  /** Stops the reply (or announcement) being prepared or spoken, as a device `abort` would. False when there was none. */
+  interrupt(): boolean {
+    const turn = this.turn;
+    if (this.closed || !turn || turn.phase === 'listening') return false;
+    turn.abort('abort');
+    return true;
+  }
+
   /** Resolves when every turn of this session has ended and been recorded. */
   async settled(): Promise<void> {
     await Promise.all([...this.turns]);
@@ -180,7 +228,8 @@ export class DeviceSession implements DeviceSessionPort {
       case 'listen':
         if (message.state === 'start') return this.listenStart(message);
         if (message.state === 'stop') return this.listenStop(message.turn, message.frames);
-        return this.startTurn(undefined, (options) => Turn.text(options, message.text));
+        this.startTurn(undefined, (options) => Turn.text(options, message.text));
+        return;
       case 'abort':
         return this.turn?.abort('abort');
       case 'reset':
@@ -266,12 +315,17 @@ export class DeviceSession implements DeviceSessionPort {
     turn.stop(frames);
   }
 
-  /** Aborts the turn in progress (barge-in) and starts a new one. */
-  private startTurn(requestedId: number | undefined, make: (options: Parameters<typeof Turn.text>[0]) => Turn): void {
+  /** Aborts the turn in progress (barge-in) and starts a new one (`fixedId`: an announcement's own number). */
+  private startTurn(requestedId: number | undefined, make: (options: Parameters<typeof Turn.text>[0]) => Turn, fixedId?: number): Turn {
     const previous = this.turn;
     if (previous) previous.abort(previous.phase === 'listening' ? 'restarted' : 'barge_in');
-    const turnId = requestedId ?? this.nextTurnId;
-    this.nextTurnId = turnId >= MAX_TURN_ID ? 1 : turnId + 1;
+    let turnId: number;
+    if (fixedId !== undefined) {
+      turnId = fixedId;
+    } else {
+      turnId = requestedId ?? this.nextTurnId;
+      this.nextTurnId = turnId >= MAX_TURN_ID ? 1 : turnId + 1;
+    }
     if (requestedId !== undefined) {
       this.recentTurnIds.push(requestedId);
       if (this.recentTurnIds.length > RECENT_TURN_IDS) this.recentTurnIds.shift();
@@ -302,6 +356,7 @@ export class DeviceSession implements DeviceSessionPort {
     this.turns.add(turn.done);
     void turn.done.then(() => this.turns.delete(turn.done));
     this.setState(turn.phase === 'listening' ? 'listening' : 'thinking', turn.id);
+    return turn;
   }
 
   private onTurnPhase(turn: Turn, phase: TurnPhase): void {

@@ -8,7 +8,7 @@ import type { Limits } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
 import type { TurnRecorder } from '../store/types.ts';
-import { DeviceSession } from './device-session.ts';
+import { DeviceSession, type AnnounceResult } from './device-session.ts';
 import { guardEvents, type SessionEvents, type SessionState } from './events.ts';
 import type { SessionOpener, TransportName } from './link.ts';
 import type { PacerClock } from './reply-pacer.ts';
@@ -40,9 +40,18 @@ export interface ConnectedDevice {
   since: number;
 }
 
+export type { AnnounceResult } from './device-session.ts';
+
 export interface SessionHub {
   openSession: SessionOpener;
   connectedDevices(): ConnectedDevice[];
+  /**
+   * Makes a connected device speak `text` as a reply-only turn (home automation). Resolves
+   * once it has ended; `offline`/`busy` at once when it cannot start (see AnnounceResult).
+   */
+  announce(deviceId: string, text: string): Promise<AnnounceResult>;
+  /** Stops what the device is being told (reply or announcement); false when nothing was. */
+  interrupt(deviceId: string): boolean;
   /** Closes every session (gateway shutdown); resolves when their turns are recorded. */
   closeAll(reason?: string): Promise<void>;
 }
@@ -94,6 +103,12 @@ export function createSessionHub(deps: SessionHubDeps): SessionHub {
       sessions.set(link.deviceId, session);
       seen(link.deviceId);
       return session;
+    },
+    announce(deviceId, text) {
+      return sessions.get(deviceId)?.announce(text) ?? Promise.resolve('offline');
+    },
+    interrupt(deviceId) {
+      return sessions.get(deviceId)?.interrupt() ?? false;
     },
     connectedDevices() {
       return [...sessions.values()].map((s) => ({ deviceId: s.deviceId, transport: s.transport, state: s.state, since: s.openedAt }));

@@ -4,6 +4,10 @@
  * responder, the TTS jobs and the pacer, and after an abort the turn sends nothing more
  * (except the `tts stop` reason `aborted` that ends a reply in progress). Every turn ends
  * exactly once, is recorded (TurnRecorder) and logged with its timings.
+ *
+ * An announcement is a reply-only turn the gateway starts (home automation making the
+ * wearable speak): given sentences are spoken (`tts start`, `sentence_start`, audio,
+ * `tts stop`) with no transcript, and it is neither recorded nor part of the conversation.
  */
 import type { AudioFormat, ErrorCode, GatewayAudioParams, GatewayMessage } from '../../protocol/index.ts';
 import { createReplyEncoder } from '../audio/reply-encoder.ts';
@@ -59,9 +63,19 @@ export interface AudioTurnOptions extends TurnOptions {
 
 const now = () => performance.now();
 
+/** A responder that speaks fixed sentences (announcements); it never fails. */
+function fixedSentences(sentences: readonly string[]): Responder {
+  return {
+    async *reply() {
+      yield* sentences;
+    },
+    resetConversation() {},
+  };
+}
+
 export class Turn {
   readonly id: number;
-  readonly kind: 'audio' | 'text';
+  readonly kind: 'audio' | 'text' | 'announce';
   readonly deviceNumbered: boolean;
   private phaseNow: TurnPhase;
   private readonly controller = new AbortController();
@@ -73,6 +87,7 @@ export class Turn {
   private readonly listener: TurnListener | undefined;
   private transcript = '';
   private closed = false;
+  private outcomeValue: TurnOutcome | undefined;
   private finalSent = false;
   private ttsStarted = false;
   private ttsStopped = false;
@@ -88,10 +103,16 @@ export class Turn {
     return new Turn(options, 'text', text);
   }
 
+  /** A reply-only turn that speaks `sentences` (already sanitized and split). */
+  static announce(options: TurnOptions, sentences: readonly string[]): Turn {
+    return new Turn(options, 'announce', undefined, sentences);
+  }
+
   private constructor(
     private readonly o: TurnOptions | AudioTurnOptions,
-    kind: 'audio' | 'text',
+    kind: 'audio' | 'text' | 'announce',
     typed: string | undefined,
+    announcement: readonly string[] = [],
   ) {
     this.id = o.turnId;
     this.kind = kind;
@@ -113,6 +134,9 @@ export class Turn {
         onRelease: () => this.setPhase('thinking'),
       });
       void this.run(() => this.listen());
+    } else if (kind === 'announce') {
+      this.phaseNow = 'thinking';
+      void this.announce(announcement);
     } else {
       this.phaseNow = 'thinking';
       this.marks.release = this.t0;
@@ -122,6 +146,11 @@ export class Turn {
 
   get phase(): TurnPhase {
     return this.phaseNow;
+  }
+
+  /** How the turn ended; undefined until it has. */
+  get outcome(): TurnOutcome | undefined {
+    return this.outcomeValue;
   }
 
   /** Whether microphone audio is still taken for this turn. */
@@ -175,32 +204,50 @@ export class Turn {
       this.o.deps.events.transcript({ deviceId: this.o.deviceId, turn: this.id, text });
       if (!text) return this.end('empty');
       this.setPhase('thinking');
-      const result = await speakReply({
-        deviceId: this.o.deviceId,
-        text,
-        responder: this.o.deps.responder,
-        tts: this.o.deps.tts,
-        encoder: createReplyEncoder(this.o.replyParams),
-        leadMs: this.o.deps.limits.leadMs,
-        signal: this.controller.signal,
-        out: this.replyOutput(),
-        marks: this.marks,
-        spoken: this.spoken,
-        apologyText: this.o.deps.apologyText,
-        logger: this.log,
-        now,
-        clock: this.o.deps.clock,
-      });
-      if (result.outcome === 'aborted') return; // abort() already ended the turn
-      this.end(result.outcome, result.errorCode);
+      await this.speak(text, this.o.deps.responder, this.o.deps.apologyText);
     } catch (err) {
-      if (this.closed) return;
-      this.log.error({ err }, 'turn failed unexpectedly');
-      this.sendError('internal', 'internal gateway error');
-      if (this.kind === 'audio' && !this.finalSent) this.sendStt('', true);
-      if (this.ttsStarted && !this.ttsStopped) this.sendTtsStop('error');
-      this.end('error', 'internal');
+      this.failed(err);
     }
+  }
+
+  /** An announcement: its sentences spoken, nothing heard, nothing to apologise for. */
+  private async announce(sentences: readonly string[]): Promise<void> {
+    try {
+      await this.speak(sentences.join(' '), fixedSentences(sentences), '');
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  /** Speaks the reply to `text` and ends the turn with its outcome. */
+  private async speak(text: string, responder: Responder, apologyText: string): Promise<void> {
+    const result = await speakReply({
+      deviceId: this.o.deviceId,
+      text,
+      responder,
+      tts: this.o.deps.tts,
+      encoder: createReplyEncoder(this.o.replyParams),
+      leadMs: this.o.deps.limits.leadMs,
+      signal: this.controller.signal,
+      out: this.replyOutput(),
+      marks: this.marks,
+      spoken: this.spoken,
+      apologyText,
+      logger: this.log,
+      now,
+      clock: this.o.deps.clock,
+    });
+    if (result.outcome === 'aborted') return; // abort() already ended the turn
+    this.end(result.outcome, result.errorCode);
+  }
+
+  private failed(err: unknown): void {
+    if (this.closed) return;
+    this.log.error({ err }, 'turn failed unexpectedly');
+    this.sendError('internal', 'internal gateway error');
+    if (this.kind === 'audio' && !this.finalSent) this.sendStt('', true);
+    if (this.ttsStarted && !this.ttsStopped) this.sendTtsStop('error');
+    this.end('error', 'internal');
   }
 
   private replyOutput(): ReplyOutput {
@@ -264,7 +311,15 @@ export class Turn {
   private end(outcome: TurnOutcome, errorCode?: ErrorCode): void {
     if (this.phaseNow === 'ended') return;
     this.closed = true;
+    this.outcomeValue = outcome;
     this.controller.abort(); // releases the recognizer and anything still running
+    if (this.kind === 'announce') {
+      // Not a conversation turn: nothing recorded, no transcript or reply events.
+      this.setPhase('ended');
+      this.log.info({ kind: this.kind, outcome, errorCode, timings: this.timings() }, 'announcement ended');
+      this.resolveDone();
+      return;
+    }
     const record: TurnRecord = {
       deviceId: this.o.deviceId,
       turn: this.id,

@@ -78,6 +78,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'MQTT service accounts (Home Assistant)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE service_accounts (
+          name TEXT PRIMARY KEY NOT NULL,
+          token_salt BLOB NOT NULL,
+          token_hash BLOB NOT NULL,
+          created_at INTEGER NOT NULL,
+          last_used_at INTEGER
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 export function schemaVersion(db: SqliteDatabase): number {

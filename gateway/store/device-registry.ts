@@ -85,8 +85,15 @@ function unknown(id: string): StoreError {
 
 const DEVICE_COLUMNS = 'id, name, created_at, last_seen_at, settings, conversation_started_at';
 
+/** A device registered or removed through this registry (in this process). */
+export interface DeviceChange {
+  type: 'added' | 'removed';
+  id: string;
+}
+
 export class DeviceRegistry {
   private readonly statements;
+  private readonly changeListeners = new Set<(change: DeviceChange) => void>();
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -122,6 +129,7 @@ export class DeviceRegistry {
       }
       throw err;
     }
+    this.changed({ type: 'added', id });
     return { device: this.get(id)!, token };
   }
 
@@ -148,7 +156,28 @@ export class DeviceRegistry {
 
   /** Deletes the device and (by foreign-key cascade) all its turns. False when there was none. */
   remove(id: string): boolean {
-    return this.statements.remove.run(id).changes > 0;
+    const removed = this.statements.remove.run(id).changes > 0;
+    if (removed) this.changed({ type: 'removed', id });
+    return removed;
+  }
+
+  /**
+   * Tells `listener` about devices added or removed through this registry (e.g. the HTTP API);
+   * another process (the `voxgate device` CLI) is not seen. A throwing listener is ignored.
+   */
+  onChange(listener: (change: DeviceChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(change: DeviceChange): void {
+    for (const listener of [...this.changeListeners]) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's bug must not fail the registration itself.
+      }
+    }
   }
 
   /** Issues a new token; the old one stops working at once. */

@@ -7,7 +7,9 @@ export type StoreErrorCode =
   | 'invalid_name'
   | 'invalid_argument'
   | 'unknown_api_key'
-  | 'duplicate_api_key';
+  | 'duplicate_api_key'
+  | 'unknown_service'
+  | 'duplicate_service';
 
 export class StoreError extends Error {
   override name = 'StoreError';

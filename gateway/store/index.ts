@@ -2,11 +2,13 @@
 import { ApiKeyRegistry } from './api-key-registry.ts';
 import { openDatabase, type DatabaseOptions } from './database.ts';
 import { DeviceRegistry } from './device-registry.ts';
+import { ServiceAccountRegistry } from './service-account-registry.ts';
 import { TurnStore } from './turn-store.ts';
 
 export { DATABASE_FILE, DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './database.ts';
-export { DeviceRegistry, type IssuedDevice } from './device-registry.ts';
+export { DeviceRegistry, type DeviceChange, type IssuedDevice } from './device-registry.ts';
 export { ApiKeyRegistry, type ApiKeyRecord, type IssuedApiKey } from './api-key-registry.ts';
+export { ServiceAccountRegistry, type IssuedServiceAccount, type ServiceAccountRecord } from './service-account-registry.ts';
 export { TurnStore, type ListTurnsOptions, type RecentConversationOptions } from './turn-store.ts';
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export type { DeviceRecord, TurnOutcome, TurnRecord, TurnRecorder, TurnTimings } from './types.ts';
@@ -16,6 +18,8 @@ export interface Store {
   readonly turns: TurnStore;
   /** Keys of the HTTP API. */
   readonly apiKeys: ApiKeyRegistry;
+  /** MQTT accounts of services such as Home Assistant. */
+  readonly services: ServiceAccountRegistry;
   /** Whether the database answers a query (for /health). */
   healthy(): boolean;
   /** Closes the database (checkpointing the WAL). Safe to call twice. */
@@ -33,6 +37,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     devices: new DeviceRegistry(db, options.now),
     turns: new TurnStore(db),
     apiKeys: new ApiKeyRegistry(db, options.now),
+    services: new ServiceAccountRegistry(db, options.now),
     healthy() {
       try {
         return db.open && db.prepare('SELECT 1 AS ok').get() !== undefined;

@@ -23,7 +23,7 @@ function capture(env: Record<string, string> = {}): CliIo & { out: string; err: 
 
 describe('voxgate program', () => {
   it('offers every command group, and every config flag with its environment variable', async () => {
-    expect(buildProgram(capture()).commands.map((c) => c.name())).toEqual(['start', 'device', 'apikey', 'models', 'transcribe', 'say']);
+    expect(buildProgram(capture()).commands.map((c) => c.name())).toEqual(['start', 'device', 'apikey', 'service', 'models', 'transcribe', 'say']);
     const io = capture();
     expect(await runCli(['--help'], io)).toBe(0);
     for (const line of [
