@@ -286,7 +286,8 @@ class PartialThrottle {
   private emit(text: string): void {
     this.pending = undefined;
     this.lastSent = text;
-    this.lastAt = this.now();
     this.send(text);
+    // Stamped after the send, so the gap the device sees between two partials is never under the minimum.
+    this.lastAt = this.now();
   }
 }
