@@ -1,5 +1,6 @@
 /** The `voxgate-sim` command line as a commander program; cli.ts runs it with the process's argv. */
 import { Command, CommanderError } from 'commander';
+import { registerLoadCommand } from './cli-load.ts';
 import { EXIT_USAGE, registerTalkCommand, UsageError, type CliIo } from './cli-talk.ts';
 
 export function buildSimProgram(io: CliIo, setExitCode: (code: number) => void): Command {
@@ -10,6 +11,7 @@ export function buildSimProgram(io: CliIo, setExitCode: (code: number) => void):
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerTalkCommand(program, io, setExitCode);
+  registerLoadCommand(program, io, setExitCode);
   return program;
 }
 

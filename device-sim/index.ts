@@ -41,3 +41,8 @@ export {
 } from './audio-encoder.ts';
 export { AudioAccumulator, createReplyDecoder, type ReplyDecoder } from './audio-decoder.ts';
 export { paceFrames, type PaceOptions } from './pacer.ts';
+export { runLoad, seededRandom, type LoadOptions, type LoadProgress } from './load.ts';
+export { loadRecordings, DEFAULT_LOAD_AUDIO, type LoadRecording } from './load-recordings.ts';
+export { parseCredential, parseCredentialsFile, type DeviceCredentials } from './load-credentials.ts';
+export { formatLoadReport, summarizeTurns, type LoadReport, type LoadTurn, type LoadTurnStats, type TimedPartial } from './load-report.ts';
+export { formatSummary, summarizeLatencies, type LatencySummary } from './load-summary.ts';

@@ -19,14 +19,12 @@ import { EspeakTtsProvider } from '../../gateway/speech/espeak-tts.ts';
 import { resolveModelsDir } from '../../gateway/speech/models/paths.ts';
 import { SherpaSttProvider } from '../../gateway/speech/sherpa/sherpa-stt.ts';
 import { SherpaTtsProvider } from '../../gateway/speech/sherpa/sherpa-tts.ts';
-import { resolveSttModel } from '../../gateway/speech/sherpa/stt-model.ts';
-import { resolveTtsModel } from '../../gateway/speech/sherpa/tts-model.ts';
 import { findEspeakDataDir } from '../../gateway/speech/espeak-data.ts';
 import type { SttProvider, TtsProvider } from '../../gateway/speech/types.ts';
 import { SileroTurnEndDetectorFactory } from '../../gateway/speech/vad/turn-end.ts';
-import { fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { speech60s } from '../speech/helpers/audio.ts';
-import { SILERO_VAD_MODEL } from '../speech/helpers/paths.ts';
+import { sttModel as benchSttModel, ttsVoice as benchTtsVoice, vadModel as benchVadModel } from './bench-models.ts';
+import { LAG_RESOLUTION_MS, lagSummary } from './loop-lag.ts';
 
 const logger = pino({ level: 'silent' });
 const config = loadConfig({ env: process.env });
@@ -35,35 +33,14 @@ const FRAME = 320; // 20 ms at 16 kHz
 /** A final later than this after the end of a turn means the pool is falling behind. */
 const HELD_LATENCY_MS = 500;
 const rows: string[][] = [];
-/** monitorEventLoopDelay's timer interval; its samples include it, so it is subtracted. */
-const LAG_RESOLUTION_MS = 10;
-
-function lagSummary(lag: ReturnType<typeof monitorEventLoopDelay>): string {
-  if (lag.count === 0) return 'n/a (ran < 10 ms)';
-  const excess = (ns: number) => Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS).toFixed(1);
-  return `p99 ${excess(lag.percentile(99))} ms, max ${excess(lag.max)} ms`;
-}
 const row = (...cells: Array<string | number>) => rows.push(cells.map(String));
 
-function sttModel(): { model: string; label: string } {
-  try {
-    resolveSttModel(config.speech.sherpaStt, modelsDir);
-    return { model: config.speech.sherpaStt.model, label: config.speech.sherpaStt.model };
-  } catch {
-    return { model: fixtureModels().asr, label: 'fixture zipformer2 (tiny)' };
-  }
-}
-
-function ttsVoice(): { voice: string; label: string } {
-  try {
-    resolveTtsModel(config.speech.sherpaTts, modelsDir, findEspeakDataDir());
-    return { voice: config.speech.sherpaTts.voice, label: config.speech.sherpaTts.voice };
-  } catch {
-    return { voice: fixtureModels().tts, label: 'fixture piper (tiny)' };
-  }
-}
-
-const vadModel = existsSync(SILERO_VAD_MODEL) ? SILERO_VAD_MODEL : `${modelsDir}/silero-vad/silero_vad.onnx`;
+const sttModel = () => benchSttModel(config);
+const ttsVoice = () => {
+  const { model, label } = benchTtsVoice(config);
+  return { voice: model, label };
+};
+const vadModel = benchVadModel(config);
 const vad = { model: vadModel, threshold: 0.5, silenceMs: 700, minSpeechMs: 250 };
 
 async function startStt(model: string, workers: number, gate: boolean): Promise<SherpaSttProvider> {

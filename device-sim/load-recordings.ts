@@ -1,0 +1,52 @@
+/**
+ * The speech the simulated wearables hold the button for: real recordings (WAV files or
+ * folders of them), read once, converted to the microphone's mono 16 kHz and encoded once;
+ * every device then streams the same packets (encoding is not what a load test measures).
+ */
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeMic, type EncodedMic, type MicCodec } from './audio-encoder.ts';
+import { readMicWav } from './wav.ts';
+
+/** The repository's shared fixtures live beside it: ../shared from the repository root. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Default speech for `voxgate-sim load`: five English utterances of 3.5–15 s (see ../shared/audio/README.md). */
+export const DEFAULT_LOAD_AUDIO = path.resolve(REPO_ROOT, '../shared/audio/tts-samples');
+
+export interface LoadRecording {
+  /** File name without `.wav`. */
+  name: string;
+  file: string;
+  /** Mono 16 kHz samples (kept for references such as the benchmark's partial-lag baseline). */
+  samples: Float32Array;
+  mic: EncodedMic;
+}
+
+/** Files as given, folders expanded to their `*.wav` files (sorted, not recursive). */
+export function listWavFiles(inputs: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const input of inputs) {
+    const stat = statSync(input); // throws ENOENT with the path in the message
+    if (stat.isDirectory()) {
+      const wavs = readdirSync(input).filter((name) => name.toLowerCase().endsWith('.wav')).sort();
+      if (wavs.length === 0) throw new Error(`${input} contains no .wav file`);
+      files.push(...wavs.map((name) => path.join(input, name)));
+    } else {
+      files.push(input);
+    }
+  }
+  if (files.length === 0) throw new Error('no recordings given');
+  return files;
+}
+
+/** Reads and encodes every recording once. */
+export async function loadRecordings(inputs: readonly string[], codec: MicCodec, frameMs: number): Promise<LoadRecording[]> {
+  const recordings: LoadRecording[] = [];
+  for (const file of listWavFiles(inputs)) {
+    const samples = await readMicWav(file);
+    if (samples.length === 0) throw new Error(`${file} holds no audio`);
+    recordings.push({ name: path.basename(file).replace(/\.wav$/i, ''), file, samples, mic: encodeMic(samples, codec, frameMs) });
+  }
+  return recordings;
+}
