@@ -22,7 +22,7 @@ export type RtfSource = 'http' | 'device';
 
 export interface GatewayMetrics {
   readonly registry: Registry;
-  /** Feeds turn metrics; give it to the session hub (combine with others: combineSessionEvents). */
+  /** Feeds turn metrics; give it to the session hub (combine with others: combineSessionEvents in session/events.ts). */
   readonly sessionEvents: SessionEvents;
   /** Feeds request and error counts; give it to the HTTP server's observe(). */
   readonly httpObserver: HttpObserver;

@@ -35,22 +35,52 @@ export interface SessionEvents {
 
 export type SessionEventName = keyof SessionEvents;
 
+export const SESSION_EVENT_NAMES: readonly SessionEventName[] = [
+  'deviceConnected',
+  'deviceDisconnected',
+  'stateChanged',
+  'transcript',
+  'reply',
+  'status',
+  'button',
+  'conversationReset',
+  'turnRecorded',
+];
+
+/**
+ * Several SessionEvents listeners as one (metrics, the home-automation bridge, a caller's
+ * own). Each gets every event even when an earlier one throws; the first error is thrown
+ * again afterwards so the session hub's guard logs it.
+ */
+export function combineSessionEvents(...all: Array<SessionEvents | undefined>): SessionEvents {
+  const listeners = all.filter((e): e is SessionEvents => e !== undefined);
+  const combined: Record<string, (e: never) => void> = {};
+  for (const name of SESSION_EVENT_NAMES) {
+    const interested = listeners.filter((l) => typeof l[name] === 'function');
+    if (interested.length === 0) continue;
+    combined[name] = (e: never) => {
+      let firstError: unknown;
+      let failed = false;
+      for (const listener of interested) {
+        try {
+          (listener[name] as (e: never) => void).call(listener, e);
+        } catch (err) {
+          if (!failed) firstError = err;
+          failed = true;
+        }
+      }
+      if (failed) throw firstError;
+    };
+  }
+  return combined as SessionEvents;
+}
+
+
 /** Wraps listeners so that a throwing one is logged once per event name and otherwise ignored. */
 export function guardEvents(events: SessionEvents | undefined, logger: Logger): Required<SessionEvents> {
   const failed = new Set<string>();
   const guarded = {} as Record<SessionEventName, (e: never) => void>;
-  const names: SessionEventName[] = [
-    'deviceConnected',
-    'deviceDisconnected',
-    'stateChanged',
-    'transcript',
-    'reply',
-    'status',
-    'button',
-    'conversationReset',
-    'turnRecorded',
-  ];
-  for (const name of names) {
+  for (const name of SESSION_EVENT_NAMES) {
     guarded[name] = (e: never) => {
       const listener = events?.[name] as ((e: never) => void) | undefined;
       if (!listener) return;

@@ -14,7 +14,7 @@ import { startGateway, type RunningGateway } from '../../gateway/app.ts';
 import { createResponder } from '../../gateway/brain/index.ts';
 import type { Responder } from '../../gateway/brain/types.ts';
 import { loadConfig, type Config } from '../../gateway/config.ts';
-import type { SessionEventName, SessionEvents } from '../../gateway/session/events.ts';
+import { SESSION_EVENT_NAMES, type SessionEvents } from '../../gateway/session/events.ts';
 import { createSpeechEngines, type SpeechEngines } from '../../gateway/speech/engines.ts';
 import { resolveModelsDir } from '../../gateway/speech/models/paths.ts';
 import { sttModel, ttsVoice, vadModel, type BenchModel } from './bench-models.ts';
@@ -46,23 +46,11 @@ export interface BenchSetup {
   llm: FakeLlmSettings & { client: string };
 }
 
-const EVENT_NAMES: readonly SessionEventName[] = [
-  'deviceConnected',
-  'deviceDisconnected',
-  'stateChanged',
-  'transcript',
-  'reply',
-  'status',
-  'button',
-  'conversationReset',
-  'turnRecorded',
-];
-
 /** Session events fanned out to listeners that come and go during the run. */
 function eventFanOut(): { events: SessionEvents; add(listener: SessionEvents): () => void } {
   const listeners = new Set<SessionEvents>();
   const events: Record<string, (e: never) => void> = {};
-  for (const name of EVENT_NAMES) {
+  for (const name of SESSION_EVENT_NAMES) {
     events[name] = (e: never) => {
       for (const listener of listeners) (listener[name] as ((e: never) => void) | undefined)?.call(listener, e);
     };

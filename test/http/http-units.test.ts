@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseWav } from '../../device-sim/wav.ts';
 import { decodeUploadedAudio, findAudioConverter } from '../../gateway/http/audio-decode.ts';
-import { combineSessionEvents } from '../../gateway/http/combine-events.ts';
+import { combineSessionEvents } from '../../gateway/session/events.ts';
 import { HttpError } from '../../gateway/http/http-errors.ts';
 import { createHttpServer } from '../../gateway/http/http-server.ts';
 import { RateLimiter } from '../../gateway/http/rate-limiter.ts';
