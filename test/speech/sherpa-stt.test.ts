@@ -14,13 +14,14 @@ import { ProviderError } from '../../gateway/speech/types.ts';
 import { corruptModel, fixtureModels, modelWithout } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { concat, silence, speechClip } from './helpers/audio.ts';
+import { ASR_FIXTURE_DIR } from './helpers/paths.ts';
 import { SILERO_SETTINGS, startSherpaStt } from './helpers/providers.ts';
 
 const signal = () => new AbortController().signal;
 
 /** Decodes in this process with sherpa directly: what the recognizer makes of exactly these samples. */
-function decodeDirectly(samples: Float32Array, tailPaddingMs: number): string {
-  const settings = SherpaSttSchema.parse({ model: fixtureModels().asr, tailPaddingMs });
+function decodeDirectly(samples: Float32Array, tailPaddingMs: number, model = fixtureModels().asr): string {
+  const settings = SherpaSttSchema.parse({ model, tailPaddingMs });
   const recognizer = new (loadSherpa().OnlineRecognizer)(recognizerConfig(resolveSttModel(settings, '/none'), settings));
   const stream = recognizer.createStream();
   stream.acceptWaveform({ samples, sampleRate: 16000 });
@@ -71,18 +72,45 @@ describe('sherpa STT worker pool (no gate)', () => {
     return Promise.all(streams.map((s) => s.finish()));
   });
 
+  it('batches concurrent streams, the fixture model being batchable', () => {
+    expect(provider.health().detail).not.toMatch(/one stream per decode call/);
+  });
+
   it('fails the streams of a worker that dies (retryable), then replaces the worker', async () => {
     const stream = provider.createStream({ signal: signal() });
     stream.push(speechClip(1));
-    const slots = (provider as unknown as { slots: Array<{ worker?: { terminate(): Promise<void> }; streams: Set<number> }> }).slots;
+    // Stopped from outside the provider: to the provider, its worker just went away.
+    const slots = (provider as unknown as { slots: Array<{ worker?: { stop(): Promise<void> }; streams: Set<number> }> }).slots;
     const slot = slots.find((s) => s.streams.size > 0)!;
-    await slot.worker!.terminate();
+    await slot.worker!.stop();
     const error = await stream.finish().catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).retryable).toBe(true);
     await expect.poll(() => provider.health().detail, { timeout: 30_000 }).toMatch(/2\/2 workers/);
     const { text } = await transcribe(provider, speechClip(2), 1600);
     expect(text.length).toBeGreaterThan(0);
+  });
+});
+
+describe('sherpa STT on a model that cannot batch streams', () => {
+  it('decodes concurrent streams on one worker one at a time instead of aborting the process', async () => {
+    // The shared fixture's state tensors cannot be stacked: one decodeStreams call on two of
+    // its streams aborts onnxruntime, and with it the whole process.
+    const provider = await startSherpaStt({ model: ASR_FIXTURE_DIR, workers: 1, gate: false });
+    try {
+      expect(provider.health()).toMatchObject({ ready: true });
+      expect(provider.health().detail).toMatch(/one stream per decode call/);
+      const clips = [speechClip(3), speechClip(3, 10)];
+      const streams = clips.map(() => provider.createStream({ signal: signal() }));
+      // Interleaved, so that both streams are ready in the same drain of the worker.
+      for (let i = 0; i < clips[0]!.length; i += 1600) clips.forEach((clip, k) => streams[k]!.push(clip.subarray(i, i + 1600)));
+      const results = await Promise.all(streams.map((stream) => stream.finish()));
+      const expected = clips.map((clip) => decodeDirectly(clip, 800, ASR_FIXTURE_DIR));
+      expect(expected[0]).not.toBe(expected[1]);
+      expect(results.map((r) => r.text)).toEqual(expected);
+    } finally {
+      await provider.close();
+    }
   });
 });
 

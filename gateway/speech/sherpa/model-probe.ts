@@ -42,16 +42,36 @@ if (target.kind === 'online-asr') {
 process.stdout.write('ok');
 `;
 
+// Two streams of different lengths decoded together, as a worker batches concurrent turns
+// (decodeStreams). A model whose state tensors cannot be stacked aborts onnxruntime here.
+const BATCH_PROBE_SOURCE = `
+const sherpa = require(process.argv[1]);
+const r = new sherpa.OnlineRecognizer(JSON.parse(process.argv[2]));
+const streams = [16000, 40000].map((n) => {
+  const s = r.createStream();
+  const noise = new Float32Array(n);
+  for (let i = 0; i < n; i++) noise[i] = (Math.random() - 0.5) * 0.01;
+  s.acceptWaveform({ samples: noise, sampleRate: 16000 });
+  s.inputFinished();
+  return s;
+});
+for (;;) {
+  const ready = streams.filter((s) => r.isReady(s));
+  if (ready.length === 0) break;
+  r.decodeStreams(ready);
+}
+process.stdout.write('ok');
+`;
+
 export class ModelProbeError extends Error {
   override name = 'ModelProbeError';
 }
 
-/** Resolves when the model loads and runs; rejects with sherpa's own complaint otherwise. */
-export function probeModel(target: ProbeTarget, timeoutMs: number): Promise<void> {
+function runProbe(source: string, argument: unknown, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['-e', PROBE_SOURCE, sherpaModulePath(), JSON.stringify(target)],
+      ['-e', source, sherpaModulePath(), JSON.stringify(argument)],
       { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (!error && stdout === 'ok') return resolve();
@@ -65,4 +85,21 @@ export function probeModel(target: ProbeTarget, timeoutMs: number): Promise<void
       },
     );
   });
+}
+
+/** Resolves when the model loads and runs; rejects with sherpa's own complaint otherwise. */
+export function probeModel(target: ProbeTarget, timeoutMs: number): Promise<void> {
+  return runProbe(PROBE_SOURCE, target, timeoutMs);
+}
+
+/**
+ * Whether a streaming recognizer (that probeModel accepted) can decode several streams in
+ * one call. When it cannot, its workers must decode one stream at a time: a batched call
+ * would abort the gateway's process, not just fail.
+ */
+export function probeBatchedDecode(config: OnlineRecognizerConfig, timeoutMs: number): Promise<boolean> {
+  return runProbe(BATCH_PROBE_SOURCE, config, timeoutMs).then(
+    () => true,
+    () => false,
+  );
 }

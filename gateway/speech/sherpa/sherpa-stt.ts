@@ -20,7 +20,7 @@ import {
 } from '../types.ts';
 import { sileroVadConfig, type VadSettings } from '../vad/silero-config.ts';
 import { SpeechWorker } from '../workers/speech-worker.ts';
-import { probeModel } from './model-probe.ts';
+import { probeBatchedDecode, probeModel } from './model-probe.ts';
 import type { SttStreamStats, SttWorkerData, SttWorkerEvent, SttWorkerRequest } from './stt-protocol.ts';
 import { recognizerConfig, resolveSttModel, type ResolvedSttModel, type SherpaSttSettings } from './stt-model.ts';
 
@@ -66,6 +66,7 @@ export class SherpaSttProvider implements SttProvider {
   private nextId = 1;
   private respawns = 0;
   private gateNote = '';
+  private batchNote = '';
 
   constructor(private readonly options: SherpaSttOptions) {}
 
@@ -76,18 +77,23 @@ export class SherpaSttProvider implements SttProvider {
     try {
       this.model = resolveSttModel(settings, this.options.modelsDir);
       const recognizer = recognizerConfig(this.model, settings);
-      await probeModel({ kind: 'online-asr', config: recognizer }, this.options.modelLoadTimeoutMs).catch((err) => {
-        throw new ProviderError(`STT model ${this.model!.label} is broken: ${(err as Error).message}`, false, 'failed');
-      });
+      const [, batch] = await Promise.all([
+        probeModel({ kind: 'online-asr', config: recognizer }, this.options.modelLoadTimeoutMs).catch((err) => {
+          throw new ProviderError(`STT model ${this.model!.label} is broken: ${(err as Error).message}`, false, 'failed');
+        }),
+        probeBatchedDecode(recognizer, this.options.modelLoadTimeoutMs),
+      ]);
+      if (!batch) this.batchNote = 'one stream per decode call (the model cannot batch streams)';
       this.workerData = {
         recognizer,
+        batch,
         tailPaddingSamples: Math.round((settings.tailPaddingMs / 1000) * STT_SAMPLE_RATE),
         gate: this.gateConfig(),
       };
       this.slots = Array.from({ length: settings.workers }, (_, index) => ({ index, streams: new Set<number>() }));
       await Promise.all(this.slots.map((slot) => this.spawn(slot)));
       if (this.state.kind === 'loading') this.state = { kind: 'ready' };
-      logger.info({ model: this.model.label, type: this.model.type, workers: settings.workers, gate: !!this.workerData.gate }, 'sherpa STT ready');
+      logger.info({ model: this.model.label, type: this.model.type, workers: settings.workers, gate: !!this.workerData.gate, batch }, 'sherpa STT ready');
     } catch (err) {
       const error =
         err instanceof ProviderError ? err : new ProviderError(`sherpa STT failed to start: ${(err as Error).message}`, false, 'failed', { cause: err });
@@ -117,7 +123,7 @@ export class SherpaSttProvider implements SttProvider {
       `voxgate-stt-${slot.index}`,
     );
     if (this.state.kind === 'closed') {
-      await worker.terminate();
+      await worker.stop();
       return;
     }
     slot.worker = worker;
@@ -172,6 +178,7 @@ export class SherpaSttProvider implements SttProvider {
     const live = this.slots.filter((slot) => slot.worker?.alive).length;
     const parts = [`${this.model!.label} (${this.model!.type}), ${live}/${this.slots.length} workers, ${this.pending.size} streams`];
     if (this.gateNote) parts.push(this.gateNote);
+    if (this.batchNote) parts.push(this.batchNote);
     return { name: this.name, ready: live > 0, detail: parts.join('; ') };
   }
 
@@ -197,7 +204,7 @@ export class SherpaSttProvider implements SttProvider {
   }
 
   private async stopWorkers(): Promise<void> {
-    await Promise.all(this.slots.map((slot) => slot.worker?.terminate()));
+    await Promise.all(this.slots.map((slot) => slot.worker?.stop()));
   }
 
   async close(): Promise<void> {

@@ -79,7 +79,7 @@ export class SherpaTtsProvider implements TtsProvider {
       const error =
         err instanceof ProviderError ? err : new ProviderError(`sherpa TTS failed to start: ${(err as Error).message}`, false, 'failed', { cause: err });
       this.state = { kind: 'unavailable', error, install: err instanceof ModelMissingError ? err.install : undefined };
-      await Promise.all(this.slots.map((slot) => slot.worker?.terminate()));
+      await Promise.all(this.slots.map((slot) => slot.worker?.stop()));
       logger.debug({ err: error.message }, 'sherpa TTS unavailable');
     }
   }
@@ -88,7 +88,7 @@ export class SherpaTtsProvider implements TtsProvider {
     const data: TtsWorkerData = { tts: this.model!.config };
     const worker = await SpeechWorker.start<TtsWorkerRequest, TtsWorkerEvent>(WORKER_MODULE, data, `voxgate-tts-${slot.index}`);
     if (this.state.kind === 'closed') {
-      await worker.terminate();
+      await worker.stop();
       return;
     }
     this.sampleRate = Number(worker.readyInfo.sampleRate);
@@ -206,6 +206,6 @@ export class SherpaTtsProvider implements TtsProvider {
     this.state = { kind: 'closed' };
     for (const job of this.queue.splice(0)) job.reject(new ProviderError('sherpa TTS closed', false, 'unavailable'));
     for (const slot of this.slots) slot.job?.reject(new ProviderError('sherpa TTS closed', false, 'unavailable'));
-    await Promise.all(this.slots.map((slot) => slot.worker?.terminate()));
+    await Promise.all(this.slots.map((slot) => slot.worker?.stop()));
   }
 }

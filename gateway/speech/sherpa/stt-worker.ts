@@ -1,7 +1,8 @@
 /**
  * A decoding worker: one sherpa-onnx OnlineRecognizer, many pinned streams. Audio is
  * accepted as it arrives; decoding runs in a drain loop that batches every ready stream
- * into one `decodeStreams` call, so several turns on one worker share each native call.
+ * into one `decodeStreams` call, so several turns on one worker share each native call
+ * (one `decode` per stream instead when the provider's probe found the model cannot batch).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SpeechGate } from '../vad/speech-gate.ts';
@@ -27,6 +28,7 @@ const streams = new Map<number, StreamState>();
 const idleVads: Vad[] = [];
 let recognizer: OnlineRecognizer;
 let drainScheduled = false;
+let stopped = false;
 
 function post(event: SttWorkerEvent): void {
   port.postMessage(event);
@@ -55,6 +57,7 @@ function scheduleDrain(): void {
 /** Decodes until no stream is ready, then reports partials and finals. */
 function drain(): void {
   drainScheduled = false;
+  if (stopped) return;
   const touched = new Set<number>();
   try {
     for (;;) {
@@ -66,8 +69,8 @@ function drain(): void {
         }
       }
       if (ready.length === 0) break;
-      if (ready.length === 1) recognizer.decode(ready[0]!);
-      else recognizer.decodeStreams(ready);
+      if (ready.length > 1 && data.batch) recognizer.decodeStreams(ready);
+      else for (const stream of ready) recognizer.decode(stream);
     }
   } catch (err) {
     for (const id of touched) fail(id, err);
@@ -109,7 +112,14 @@ function open(id: number, language: string | undefined): void {
   streams.set(id, state);
 }
 
-function handle(message: SttWorkerRequest): void {
+/** Asked by the provider (never Worker.terminate(), see speech-worker.ts): drop every stream; closing the port ends the thread. */
+function stop(): void {
+  stopped = true;
+  streams.clear();
+  port.close();
+}
+
+function handle(message: Exclude<SttWorkerRequest, { type: 'stop' }>): void {
   const state = streams.get(message.id);
   switch (message.type) {
     case 'open':
@@ -140,6 +150,7 @@ try {
   recognizer = new (loadSherpa().OnlineRecognizer)(data.recognizer);
   if (data.gate) idleVads.push(new (loadSherpa().Vad)(data.gate.vad, VAD_BUFFER_SECONDS));
   port.on('message', (message: SttWorkerRequest) => {
+    if (message.type === 'stop') return stop();
     try {
       handle(message);
     } catch (err) {

@@ -1,4 +1,5 @@
 /** Messages between the sherpa TTS provider (main thread) and its generation workers. */
+import type { WorkerStopRequest } from '../workers/speech-worker.ts';
 import type { OfflineTtsConfig } from './native.ts';
 
 export interface TtsWorkerData {
@@ -11,7 +12,7 @@ export interface TtsVoiceInfo {
   numSpeakers: number;
 }
 
-export type TtsWorkerRequest = { type: 'generate'; id: number; text: string; sid: number; speed: number };
+export type TtsWorkerRequest = { type: 'generate'; id: number; text: string; sid: number; speed: number } | WorkerStopRequest;
 
 export type TtsWorkerEvent =
   /** `samples` is transferred. */

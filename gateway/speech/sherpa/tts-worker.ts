@@ -15,6 +15,8 @@ let tts: OfflineTts;
 try {
   tts = new (loadSherpa().OfflineTts)(data.tts);
   port.on('message', (request: TtsWorkerRequest) => {
+    // Asked by the provider (never Worker.terminate(), see speech-worker.ts): closing the port ends the thread.
+    if (request.type === 'stop') return port.close();
     try {
       const started = performance.now();
       // enableExternalBuffer false: the samples must be ours to transfer, not a view on native memory.

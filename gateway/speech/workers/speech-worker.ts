@@ -6,6 +6,12 @@
  * The gateway runs TypeScript through tsx; a worker thread does not inherit the main
  * thread's loader, so a `.ts` module is started by a tiny bootstrap that registers tsx
  * inside the worker first.
+ *
+ * A worker is never ended with `Worker.terminate()`: terminating a thread that is inside a
+ * native sherpa-onnx call makes the addon (node-addon-api with C++ exceptions) throw on the
+ * dying environment when the call returns — `terminate called after throwing an instance of
+ * 'Napi::Error'` — which aborts the whole process, gateway included. Instead `stop()` asks
+ * the worker's module to end itself between native calls (see WorkerStopRequest).
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +21,21 @@ const require = createRequire(import.meta.url);
 
 /** Loading a large model on a slow board takes a while; past this the worker is declared dead. */
 export const WORKER_START_TIMEOUT_MS = 120_000;
+
+/**
+ * How long a worker asked to stop may take: the native call in flight (one decode chunk or
+ * one sentence) finishes well within this. A worker still running after it is abandoned
+ * (unref'd so it cannot hold the process open), never terminated mid-call.
+ */
+export const WORKER_STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Every speech worker module must handle this message: drop its work, then close its
+ * parentPort so that the thread ends by itself (exit code 0).
+ */
+export interface WorkerStopRequest {
+  type: 'stop';
+}
 
 /** The worker may add facts about what it loaded (e.g. a voice's sample rate). */
 export interface WorkerReady {
@@ -38,14 +59,14 @@ function startWorker(moduleUrl: URL, workerData: unknown, name: string): Worker 
 
 /**
  * A started worker. `onMessage` receives everything after the handshake; `onExit` is
- * called once if the worker dies (crash, or terminate()).
+ * called once when the worker is gone (it crashed, it was stopped, or it was abandoned).
  */
 export class SpeechWorker<In, Out> {
   private readonly worker: Worker;
   private exitListeners: Array<(error: Error) => void> = [];
   private messageListener: (message: Out) => void = () => {};
   private exited = false;
-  private terminating = false;
+  private stopping?: Promise<void>;
   /** The worker's ready message. */
   readyInfo: WorkerReady = { type: 'ready' };
 
@@ -56,12 +77,16 @@ export class SpeechWorker<In, Out> {
       lastError = error;
     });
     worker.on('exit', (code) => {
-      this.exited = true;
-      const error = lastError ?? new Error(this.terminating ? 'worker terminated' : `worker exited with code ${code}`);
-      const listeners = this.exitListeners;
-      this.exitListeners = [];
-      for (const listener of listeners) listener(error);
+      this.gone(lastError ?? new Error(this.stopping ? 'worker stopped' : `worker exited with code ${code}`));
     });
+  }
+
+  private gone(error: Error): void {
+    if (this.exited) return;
+    this.exited = true;
+    const listeners = this.exitListeners;
+    this.exitListeners = [];
+    for (const listener of listeners) listener(error);
   }
 
   /** Starts the worker and waits for its model to load. Rejects with the worker's own reason. */
@@ -74,7 +99,7 @@ export class SpeechWorker<In, Out> {
     const handle = new SpeechWorker<In, Out>(startWorker(moduleUrl, workerData, name));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        void handle.terminate();
+        void handle.stop();
         reject(new Error(`${name}: no ready signal after ${timeoutMs} ms`));
       }, timeoutMs);
       const done = (error?: Error) => {
@@ -89,7 +114,7 @@ export class SpeechWorker<In, Out> {
           done();
         }
         else if (message.type === 'init-error') {
-          void handle.terminate();
+          void handle.stop();
           done(new Error(message.message));
         }
       };
@@ -100,8 +125,9 @@ export class SpeechWorker<In, Out> {
     return handle;
   }
 
+  /** Running and not asked to stop: new work may be given to it. */
   get alive(): boolean {
-    return !this.exited;
+    return !this.exited && !this.stopping;
   }
 
   onMessage(listener: (message: Out) => void): void {
@@ -113,11 +139,28 @@ export class SpeechWorker<In, Out> {
   }
 
   post(message: In, transfer?: readonly Transferable[]): void {
-    if (!this.exited) this.worker.postMessage(message, transfer);
+    if (!this.exited && !this.stopping) this.worker.postMessage(message, transfer);
   }
 
-  async terminate(): Promise<void> {
-    this.terminating = true;
-    if (!this.exited) await this.worker.terminate();
+  /**
+   * Asks the worker to end itself once its current native call returns; resolves when it
+   * has exited, or after `timeoutMs` when it is abandoned instead. Never rejects.
+   */
+  stop(timeoutMs = WORKER_STOP_TIMEOUT_MS): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    this.stopping ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.worker.unref();
+        this.gone(new Error(`worker did not stop within ${timeoutMs} ms (abandoned)`));
+      }, timeoutMs);
+      timer.unref();
+      this.exitListeners.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      const stop: WorkerStopRequest = { type: 'stop' };
+      this.worker.postMessage(stop);
+    });
+    return this.stopping;
   }
 }
