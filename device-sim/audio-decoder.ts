@@ -1,7 +1,7 @@
 /** The wearable's speaker path: reply packets (`opus` or `pcm16`, 16 or 24 kHz) → float32 samples. */
 import type { AudioFormat } from '../protocol/index.ts';
+import { int16ToFloat32, pcm16ToFloat32 } from '../gateway/audio/pcm16.ts';
 import { OpusCodec } from './opus.ts';
-import { bytesToPcm16, pcm16ToFloat } from './pcm16.ts';
 
 export interface ReplyDecoder {
   readonly format: AudioFormat;
@@ -13,10 +13,10 @@ export interface ReplyDecoder {
 
 export function createReplyDecoder(format: AudioFormat, sampleRate: number): ReplyDecoder {
   if (format === 'pcm16') {
-    return { format, sampleRate, decode: (packet) => pcm16ToFloat(bytesToPcm16(packet)), close: () => {} };
+    return { format, sampleRate, decode: (packet) => pcm16ToFloat32(packet), close: () => {} };
   }
   const opus = new OpusCodec(sampleRate);
-  return { format, sampleRate, decode: (packet) => pcm16ToFloat(opus.decode(packet)), close: () => opus.close() };
+  return { format, sampleRate, decode: (packet) => int16ToFloat32(opus.decode(packet)), close: () => opus.close() };
 }
 
 /** Collects decoded packets and joins them once at the end (no quadratic copying). */

@@ -3,8 +3,8 @@
  * one `opus` or `pcm16` packet per frame (PROTOCOL §2).
  */
 import { checkMicParams, MIC_SAMPLE_RATE, type AudioFormat } from '../protocol/index.ts';
+import { float32ToInt16, float32ToPcm16 } from '../gateway/audio/pcm16.ts';
 import { OpusCodec } from './opus.ts';
-import { floatToPcm16, pcm16ToBytes } from './pcm16.ts';
 
 export type MicCodec = AudioFormat;
 
@@ -63,7 +63,7 @@ export function createMicEncoder(codec: MicCodec, frameMs: number): MicEncoder {
     return {
       codec,
       frameMs,
-      encode: (frame) => (checkLength(frame), pcm16ToBytes(floatToPcm16(frame))),
+      encode: (frame) => (checkLength(frame), float32ToPcm16(frame)),
       close: () => {},
     };
   }
@@ -71,7 +71,7 @@ export function createMicEncoder(codec: MicCodec, frameMs: number): MicEncoder {
   return {
     codec,
     frameMs,
-    encode: (frame) => (checkLength(frame), opus.encode(floatToPcm16(frame))),
+    encode: (frame) => (checkLength(frame), opus.encode(float32ToInt16(frame))),
     close: () => opus.close(),
   };
 }

@@ -8,7 +8,7 @@ export const PCM16_BYTES_PER_SAMPLE = 2;
 
 /** pcm16 LE bytes → int16 samples. The byte length must be even. */
 export function pcm16BytesToInt16(bytes: Uint8Array): Int16Array {
-  if (bytes.length % PCM16_BYTES_PER_SAMPLE !== 0) throw new RangeError(`pcm16 packet of odd length ${bytes.length}`);
+  if (bytes.length % PCM16_BYTES_PER_SAMPLE !== 0) throw new RangeError(`pcm16 packet of ${bytes.length} bytes is not a whole number of samples`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Int16Array(bytes.length / PCM16_BYTES_PER_SAMPLE);
   for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true);

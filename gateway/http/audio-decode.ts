@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pcm16ToFloat32 } from '../audio/pcm16.ts';
 import { getResampler } from '../audio/resampler.ts';
 import { STT_SAMPLE_RATE } from '../speech/types.ts';
-import { decodeWav, WavError } from '../speech/wav.ts';
+import { decodeWav, WavError } from '../audio/wav.ts';
 import { HttpError } from './http-errors.ts';
 
 export type ConverterName = 'ffmpeg' | 'sox';

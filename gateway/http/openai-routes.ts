@@ -10,7 +10,7 @@
 import type { Logger } from '../logger.ts';
 import { getResampler } from '../audio/resampler.ts';
 import type { TtsProvider } from '../speech/types.ts';
-import { encodeWavPcm16 } from '../speech/wav.ts';
+import { encodeWavPcm16, pcm16Bytes } from '../audio/wav.ts';
 import { requestSignal, type ApiGuard } from './api-guard.ts';
 import type { HttpConfig } from './http-config.ts';
 import { HttpError } from './http-errors.ts';
@@ -19,7 +19,6 @@ import { readJsonObject } from './request-body.ts';
 import type { SpeechJobGate } from './speech-jobs.ts';
 import { parseSpeechRequest, synthesizeSentences, synthesizeText } from './synthesis.ts';
 import type { UploadTranscriber } from './upload-transcriber.ts';
-import { pcm16Bytes } from './wav-stream.ts';
 
 /** OpenAI's `pcm` format: 24 kHz, 16-bit signed little-endian, mono. */
 export const OPENAI_PCM_RATE = 24_000;

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../logger.ts';
 import type { TtsProvider } from '../speech/types.ts';
-import { encodeWavPcm16 } from '../speech/wav.ts';
+import { encodeWavPcm16, pcm16Bytes, streamingWavHeader } from '../audio/wav.ts';
 import { requestSignal, type ApiGuard } from './api-guard.ts';
 import type { HttpConfig } from './http-config.ts';
 import { HttpError } from './http-errors.ts';
@@ -16,7 +16,6 @@ import { readJsonObject } from './request-body.ts';
 import type { SpeechJobGate } from './speech-jobs.ts';
 import { parseSpeechRequest, synthesizeSentences, synthesizeText, type SpeechRequest } from './synthesis.ts';
 import type { UploadTranscriber } from './upload-transcriber.ts';
-import { pcm16Bytes, streamingWavHeader } from './wav-stream.ts';
 
 export interface VoiceRouteDeps {
   tts: TtsProvider;

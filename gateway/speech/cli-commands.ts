@@ -19,7 +19,7 @@ import { resolveModelsDir } from './models/paths.ts';
 import { createProgressBar, formatBytes } from './models/progress-bar.ts';
 import { modelStatus, verifyModel } from './models/verify.ts';
 import { STT_SAMPLE_RATE } from './types.ts';
-import { decodeWav, encodeWavPcm16 } from './wav.ts';
+import { decodeWav, encodeWavPcm16 } from '../audio/wav.ts';
 
 /** Push audio to the recognizer in pieces like a device would (100 ms), so streaming providers stream. */
 const TRANSCRIBE_CHUNK_SAMPLES = STT_SAMPLE_RATE / 10;

@@ -15,7 +15,7 @@ import {
   type GatewayMessage,
 } from '../../protocol/index.ts';
 import { OpusCodec } from '../../device-sim/opus.ts';
-import { pcm16ToBytes } from '../../device-sim/pcm16.ts';
+import { int16ToPcm16Bytes } from '../../gateway/audio/pcm16.ts';
 
 export interface FakeScript {
   partials: string[];
@@ -202,7 +202,7 @@ export class FakeSession extends EventEmitter {
     const pcm = new Int16Array(size);
     for (let i = 0; i < size; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * (seq * size + i)) / params.sample_rate));
     this.replySent.get(turn)?.push(pcm);
-    if (params.format === 'pcm16') return pcm16ToBytes(pcm);
+    if (params.format === 'pcm16') return int16ToPcm16Bytes(pcm);
     this.codec ??= new OpusCodec(params.sample_rate);
     return this.codec.encode(pcm);
   }

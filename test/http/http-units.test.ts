@@ -4,15 +4,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseWav } from '../../device-sim/wav.ts';
 import { decodeUploadedAudio, findAudioConverter } from '../../gateway/http/audio-decode.ts';
 import { combineSessionEvents } from '../../gateway/session/events.ts';
 import { HttpError } from '../../gateway/http/http-errors.ts';
 import { createHttpServer } from '../../gateway/http/http-server.ts';
 import { RateLimiter } from '../../gateway/http/rate-limiter.ts';
 import { SpeechJobGate } from '../../gateway/http/speech-jobs.ts';
-import { pcm16Bytes, streamingWavHeader } from '../../gateway/http/wav-stream.ts';
-import { encodeWavPcm16 } from '../../gateway/speech/wav.ts';
+import { encodeWavPcm16, parseWav, pcm16Bytes, streamingWavHeader } from '../../gateway/audio/wav.ts';
 import { sine, toneAmplitude } from '../audio/signal.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 

@@ -12,7 +12,7 @@ import { FallbackTtsProvider } from '../../gateway/speech/fallback-tts.ts';
 import { GroqWhisperSttProvider } from '../../gateway/speech/groq-whisper-stt.ts';
 import { WhisperSchema } from '../../gateway/speech/speech-config.ts';
 import { ProviderError, type SynthesisOptions, type TtsProvider } from '../../gateway/speech/types.ts';
-import { decodeWav } from '../../gateway/speech/wav.ts';
+import { decodeWav } from '../../gateway/audio/wav.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../fakes/fake-groq-server.ts';
 import { fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
@@ -101,8 +101,8 @@ describe('STT fallback composition', () => {
       const stream = stt.createStream({ signal: new AbortController().signal, onPartial: (t) => partials.push(t) });
       for (let i = 0; i < audio.length; i += 320) stream.push(audio.subarray(i, i + 320));
       // The decoding worker dies mid-turn.
-      const slots = (sherpa as unknown as { slots: Array<{ worker?: { terminate(): Promise<void> } }> }).slots;
-      await slots[0]!.worker!.terminate();
+      const slots = (sherpa as unknown as { slots: Array<{ worker?: { stop(): Promise<void> } }> }).slots;
+      await slots[0]!.worker!.stop();
       fake.transcriptions.enqueue({ type: 'text', text: 'rescued by groq' });
       const before = fake.transcriptions.requests.length;
       expect(await stream.finish()).toEqual({ text: 'rescued by groq' });

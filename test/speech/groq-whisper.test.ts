@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroqWhisperSttProvider } from '../../gateway/speech/groq-whisper-stt.ts';
 import { WhisperSchema } from '../../gateway/speech/speech-config.ts';
 import { ProviderError } from '../../gateway/speech/types.ts';
-import { decodeWav, floatToPcm16 } from '../../gateway/speech/wav.ts';
+import { float32ToInt16 } from '../../gateway/audio/pcm16.ts';
+import { decodeWav } from '../../gateway/audio/wav.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../fakes/fake-groq-server.ts';
 import { speechClip } from './helpers/audio.ts';
 import { quietLogger } from './helpers/providers.ts';
@@ -51,7 +52,7 @@ describe('Groq Whisper STT', () => {
     expect(bytes.readUInt16LE(34)).toBe(16);
     const uploaded = decodeWav(bytes).samples;
     // The recording is 16-bit: float → pcm16 → float is lossless, so the upload is exact.
-    expect(Array.from(floatToPcm16(uploaded))).toEqual(Array.from(floatToPcm16(audio)));
+    expect(Array.from(float32ToInt16(uploaded))).toEqual(Array.from(float32ToInt16(audio)));
     expect(uploaded).toEqual(audio);
   });
 

@@ -1,6 +1,7 @@
 /** WAV decoding/encoding: exact 16-bit scaling, other sample formats, streamed headers. */
 import { describe, expect, it } from 'vitest';
-import { decodeWav, encodeWavPcm16, floatToPcm16, WavError } from '../../gateway/speech/wav.ts';
+import { float32ToInt16 } from '../../gateway/audio/pcm16.ts';
+import { decodeWav, encodeWavPcm16, WavError } from '../../gateway/audio/wav.ts';
 
 function wav(format: number, bits: number, channels: number, rate: number, data: Buffer, dataSize = data.length): Buffer {
   const head = Buffer.alloc(44);
@@ -27,13 +28,13 @@ describe('WAV', () => {
     const decoded = decodeWav(wav(1, 16, 1, 16000, data));
     expect(decoded.sampleRate).toBe(16000);
     expect(Array.from(decoded.samples)).toEqual(values.map((v) => Math.fround(v / 32768)));
-    expect(Array.from(floatToPcm16(decoded.samples))).toEqual(values);
+    expect(Array.from(float32ToInt16(decoded.samples))).toEqual(values);
     const again = decodeWav(encodeWavPcm16(decoded.samples, 16000));
     expect(again.samples).toEqual(decoded.samples);
   });
 
   it('clamps out-of-range floats when writing 16-bit', () => {
-    expect(Array.from(floatToPcm16(new Float32Array([1.5, -2, 1, -1])))).toEqual([32767, -32768, 32767, -32768]);
+    expect(Array.from(float32ToInt16(new Float32Array([1.5, -2, 1, -1])))).toEqual([32767, -32768, 32767, -32768]);
   });
 
   it('reads float32 and 24-bit files and mixes stereo down to mono', () => {
