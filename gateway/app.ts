@@ -4,7 +4,7 @@
  * Modules receive what they need as arguments; nothing here reads process.env.
  */
 import { mkdirSync } from 'node:fs';
-import { createDefaultTools, createResponder } from './brain/index.ts';
+import { createDefaultTools, createLlmProvider, createResponder } from './brain/index.ts';
 import { createHomeAssistantBridge } from './bridge/index.ts';
 import type { Responder } from './brain/types.ts';
 import type { Config } from './config.ts';
@@ -75,7 +75,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       : undefined;
     const tools = createDefaultTools(config);
     for (const tool of bridge?.tools ?? []) tools.register(tool);
-    const baseResponder = overrides.responder ?? createResponder(config, { store, logger, tools });
+    // The LLM is built here (not inside the responder) so that /health can report it.
+    const llm = overrides.responder ? undefined : createLlmProvider(config, logger.child({ module: 'brain' }));
+    const baseResponder = overrides.responder ?? createResponder(config, { store, logger, tools, llm });
     const responder = bridge ? bridge.wrapResponder(baseResponder) : baseResponder;
 
     const metrics = createGatewayMetrics();
@@ -123,7 +125,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
     const engineHealth = (): ProviderHealth[] => [
       ...(speech ? speech.health() : [stt.health(), tts.health()]),
-      ...('health' in responder && typeof responder.health === 'function' ? [(responder.health as () => ProviderHealth)()] : []),
+      ...(llm ? [{ ...llm.health(), name: `llm:${llm.name}` }] : []),
     ];
     registerHttpApi(http, {
       store,

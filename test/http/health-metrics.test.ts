@@ -8,6 +8,8 @@ import { createGatewayMetrics } from '../../gateway/http/metrics.ts';
 import { registerMetricsRoute } from '../../gateway/http/metrics-route.ts';
 import { isLoopback } from '../../gateway/http/request-auth.ts';
 import { openStore } from '../../gateway/store/index.ts';
+import { startGateway } from '../../gateway/app.ts';
+import { loadConfig } from '../../gateway/config.ts';
 import { FakeStt, fakeWords } from '../fakes/fake-stt.ts';
 import { FakeTts } from '../fakes/fake-tts.ts';
 import { DEFAULT_FAKE_REPLY } from '../fakes/fake-responder.ts';
@@ -83,6 +85,16 @@ describe('GET /health', () => {
     expect(health.devices.by_transport).toEqual({ websocket: 1, mqtt: 1 });
     expect(health.devices.list).toContainEqual(expect.objectContaining({ device_id: 'pin-2', transport: 'mqtt', state: 'idle' }));
     expect(Date.parse(health.devices.list[0].connected_since)).toBeGreaterThan(0);
+  });
+
+  it('reports the configured LLM provider: not ready, and why, without GROQ_API_KEY', async () => {
+    const config = loadConfig({ env: {}, overrides: { dataDir: tempDir(), host: '127.0.0.1', httpPort: 0, mqttPort: 0 } });
+    // Fake speech engines, but the configured (real) responder and its Groq provider.
+    const running = await startGateway(config, { logger: pino({ level: 'silent' }), engines: { stt: new FakeStt(), tts: new FakeTts() } });
+    cleanup.push(() => running.stop());
+    const health = (await (await fetch(`http://127.0.0.1:${running.httpPort}/health`)).json()) as Record<string, any>;
+    expect(health.status).toBe('degraded');
+    expect(health.engines.find((e: { name: string }) => e.name === 'llm:groq')).toMatchObject({ ready: false, detail: expect.stringMatching(/GROQ_API_KEY/) });
   });
 
   it('is degraded (200) with an engine down, and down (503) without its database', async () => {
