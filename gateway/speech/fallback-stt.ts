@@ -4,6 +4,7 @@
  * turn's audio (kept meanwhile) is replayed into the next provider. Health says which
  * provider is serving and why the ones before it are not.
  */
+import { fallbackHealth } from './fallback-health.ts';
 import type { Logger } from '../logger.ts';
 import { ProviderError, STT_SAMPLE_RATE, type ProviderHealth, type SttCapabilities, type SttProvider, type SttStream, type SttStreamOptions } from './types.ts';
 
@@ -35,23 +36,7 @@ export class FallbackSttProvider implements SttProvider {
   }
 
   health(): ProviderHealth {
-    const states = this.providers.map((p) => ({ provider: p, health: p.health() }));
-    const serving = states.find((s) => s.health.ready);
-    const first = states[0]!;
-    if (!serving) {
-      const why = states.map((s) => `${s.provider.name}: ${s.health.detail ?? 'not ready'}`).join('; ');
-      return { name: 'stt', ready: false, detail: why, install: states.find((s) => s.health.install)?.health.install };
-    }
-    if (serving !== first) {
-      return {
-        name: 'stt',
-        ready: true,
-        detail: `fallback to ${serving.provider.name}: ${first.health.detail ?? `${first.provider.name} not ready`}`,
-        install: first.health.install,
-      };
-    }
-    const recent = this.lastFallback ? ` (last turn fallback ${this.lastFallback.from} → ${this.lastFallback.to}: ${this.lastFallback.reason})` : '';
-    return { name: 'stt', ready: true, detail: `${serving.provider.name}${recent}` };
+    return fallbackHealth('stt', this.providers, this.lastFallback && { ...this.lastFallback, what: 'last turn fallback' });
   }
 
   createStream(options: SttStreamOptions): SttStream {

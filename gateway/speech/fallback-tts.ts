@@ -3,6 +3,7 @@
  * first ready provider; if it fails (not aborted), the next one speaks it. The default
  * list ends with espeak-ng, so a fresh install without any voice model can still speak.
  */
+import { fallbackHealth } from './fallback-health.ts';
 import type { Logger } from '../logger.ts';
 import { ProviderError, type ProviderHealth, type SynthesisOptions, type SynthesizedAudio, type TtsProvider, type TtsVoice } from './types.ts';
 import type { FallbackNote } from './fallback-stt.ts';
@@ -20,23 +21,7 @@ export class FallbackTtsProvider implements TtsProvider {
   }
 
   health(): ProviderHealth {
-    const states = this.providers.map((p) => ({ provider: p, health: p.health() }));
-    const serving = states.find((s) => s.health.ready);
-    const first = states[0]!;
-    if (!serving) {
-      const why = states.map((s) => `${s.provider.name}: ${s.health.detail ?? 'not ready'}`).join('; ');
-      return { name: 'tts', ready: false, detail: why, install: states.find((s) => s.health.install)?.health.install };
-    }
-    if (serving !== first) {
-      return {
-        name: 'tts',
-        ready: true,
-        detail: `fallback to ${serving.provider.name}: ${first.health.detail ?? `${first.provider.name} not ready`}`,
-        install: first.health.install,
-      };
-    }
-    const recent = this.lastFallback ? ` (last fallback ${this.lastFallback.from} → ${this.lastFallback.to}: ${this.lastFallback.reason})` : '';
-    return { name: 'tts', ready: true, detail: `${serving.provider.name}${recent}` };
+    return fallbackHealth('tts', this.providers, this.lastFallback && { ...this.lastFallback, what: 'last fallback' });
   }
 
   voices(): TtsVoice[] {
