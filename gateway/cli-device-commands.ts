@@ -2,23 +2,11 @@
 import type { Command } from 'commander';
 import { CliError, type CliContext, type CommandGroup } from './cli-context.ts';
 import type { Config } from './config.ts';
-import { openStore, type DeviceRecord, type Store } from './store/index.ts';
+import { humanTime, isoTime, printTable, withStore } from './cli-store-commands.ts';
+import type { DeviceRecord } from './store/index.ts';
 
 interface JsonFlag {
   json?: boolean;
-}
-
-function withStore<T>(config: Config, use: (store: Store) => T): T {
-  const store = openStore(config.dataDir);
-  try {
-    return use(store);
-  } finally {
-    store.close();
-  }
-}
-
-function formatTime(ms: number | null): string {
-  return ms === null ? 'never' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Tells a person where the device should connect and with what, using this config's ports. */
@@ -53,8 +41,8 @@ function printList(context: CliContext, devices: DeviceRecord[], json: boolean):
     const rows = devices.map((d) => ({
       id: d.id,
       name: d.name,
-      createdAt: new Date(d.createdAt).toISOString(),
-      lastSeenAt: d.lastSeenAt === null ? null : new Date(d.lastSeenAt).toISOString(),
+      createdAt: isoTime(d.createdAt),
+      lastSeenAt: isoTime(d.lastSeenAt),
     }));
     io.stdout(`${JSON.stringify(rows)}\n`);
     return;
@@ -65,12 +53,9 @@ function printList(context: CliContext, devices: DeviceRecord[], json: boolean):
   }
   const table = [
     ['ID', 'NAME', 'CREATED', 'LAST SEEN'],
-    ...devices.map((d) => [d.id, d.name, formatTime(d.createdAt), formatTime(d.lastSeenAt)]),
+    ...devices.map((d) => [d.id, d.name, humanTime(d.createdAt, 'never'), humanTime(d.lastSeenAt, 'never')]),
   ];
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  for (const row of table) {
-    io.stdout(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);
-  }
+  printTable(io, table);
 }
 
 export const registerDeviceCommands: CommandGroup = (program: Command, context: CliContext) => {

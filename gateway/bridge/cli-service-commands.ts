@@ -6,18 +6,8 @@
 import type { Command } from 'commander';
 import { CliError, type CliContext, type CommandGroup } from '../cli-context.ts';
 import type { Config } from '../config.ts';
-import { openStore, type ServiceAccountRecord, type Store } from '../store/index.ts';
-
-function withStore<T>(config: Config, use: (store: Store) => T): T {
-  const store = openStore(config.dataDir);
-  try {
-    return use(store);
-  } finally {
-    store.close();
-  }
-}
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+import { isoTime as iso, withStore } from '../cli-store-commands.ts';
+import type { ServiceAccountRecord } from '../store/index.ts';
 
 function howToConnect(config: Config, name: string, token: string): string {
   if (config.mqttUrl) {

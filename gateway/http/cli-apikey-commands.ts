@@ -2,25 +2,14 @@
 import type { Command } from 'commander';
 import type { CliContext, CommandGroup } from '../cli-context.ts';
 import type { Config } from '../config.ts';
-import { openStore, type ApiKeyRecord, type Store } from '../store/index.ts';
-
-function withStore<T>(config: Config, use: (store: Store) => T): T {
-  const store = openStore(config.dataDir);
-  try {
-    return use(store);
-  } finally {
-    store.close();
-  }
-}
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const human = (ms: number | null, none: string) => (ms === null ? none : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z'));
+import { humanTime as human, isoTime as iso, printTable, withStore } from '../cli-store-commands.ts';
+import type { ApiKeyRecord } from '../store/index.ts';
 
 function toJson(key: ApiKeyRecord) {
   return { id: key.id, name: key.name, createdAt: iso(key.createdAt), lastUsedAt: iso(key.lastUsedAt), revokedAt: iso(key.revokedAt) };
 }
 
-function printTable(context: CliContext, keys: ApiKeyRecord[]): void {
+function printKeys(context: CliContext, keys: ApiKeyRecord[]): void {
   if (keys.length === 0) {
     context.io.stdout('No API keys yet. Create one with `voxgate apikey create --name <name>`.\n');
     return;
@@ -29,8 +18,7 @@ function printTable(context: CliContext, keys: ApiKeyRecord[]): void {
     ['ID', 'NAME', 'CREATED', 'LAST USED', 'STATUS'],
     ...keys.map((k) => [k.id, k.name, human(k.createdAt, ''), human(k.lastUsedAt, 'never'), k.revokedAt === null ? 'active' : `revoked ${human(k.revokedAt, '')}`]),
   ];
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-  for (const row of table) context.io.stdout(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);
+  printTable(context.io, table);
 }
 
 export const registerApiKeyCommands: CommandGroup = (program: Command, context: CliContext) => {
@@ -63,7 +51,7 @@ export const registerApiKeyCommands: CommandGroup = (program: Command, context: 
     .action((options: { json?: boolean }, command: Command) => {
       const keys = withStore(context.config(command), (store) => store.apiKeys.list());
       if (options.json) context.io.stdout(`${JSON.stringify(keys.map(toJson))}\n`);
-      else printTable(context, keys);
+      else printKeys(context, keys);
     });
 
   apikey
