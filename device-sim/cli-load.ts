@@ -4,9 +4,9 @@
  * connected and every turn completed with no protocol issue.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkMicParams, createTopics, DEFAULT_TOPIC_PREFIX, MIC_SAMPLE_RATE } from '../protocol/index.ts';
+import { DEFAULT_TOPIC_PREFIX } from '../protocol/index.ts';
 import type { MicCodec } from './audio-encoder.ts';
-import { EXIT_OK, EXIT_PROTOCOL, SIM_ENV, UsageError, type CliIo } from './cli-talk.ts';
+import { EXIT_OK, EXIT_PROTOCOL, SIM_ENV, UsageError, validateConnectionFlags, type CliIo } from './cli-talk.ts';
 import { parseCredential, readCredentialsFile, type DeviceCredentials } from './load-credentials.ts';
 import { DEFAULT_LOAD_AUDIO, loadRecordings, type LoadRecording } from './load-recordings.ts';
 import { formatLoadReport, loadSucceeded } from './load-report.ts';
@@ -133,21 +133,7 @@ export function registerLoadCommand(program: Command, io: CliIo, setExitCode: (c
 }
 
 function validate(flags: LoadFlags, url: string): void {
-  const mic = checkMicParams({ format: flags.codec, sample_rate: MIC_SAMPLE_RATE, channels: 1, frame_duration: flags.frameMs });
-  if (!mic.ok) throw new UsageError(`--codec/--frame-ms: ${mic.reason}`);
-  let scheme: string;
-  try {
-    scheme = new URL(url).protocol;
-  } catch {
-    throw new UsageError(`--url ${url} is not a URL`);
-  }
-  const allowed = flags.transport === 'ws' ? ['ws:', 'wss:'] : ['mqtt:', 'mqtts:', 'tcp:'];
-  if (!allowed.includes(scheme)) throw new UsageError(`--url for --transport ${flags.transport} must start with ${allowed.map((s) => `${s}//`).join(' or ')}`);
-  try {
-    createTopics(flags.prefix);
-  } catch (error) {
-    throw new UsageError(`--prefix: ${(error as Error).message}`);
-  }
+  validateConnectionFlags(flags, url);
   if (flags.idle && flags.turns !== undefined) throw new UsageError('--idle takes no --turns');
 }
 

@@ -140,6 +140,14 @@ function resolveConnection(flags: TalkFlags, env: CliIo['env']): Connection {
 function validate(flags: TalkFlags, url: string): void {
   if ((flags.wav === undefined) === (flags.text === undefined)) throw new UsageError('give exactly one of --wav and --text');
   if (flags.text !== undefined && flags.text.trim() === '') throw new UsageError('--text is empty');
+  validateConnectionFlags(flags, url);
+}
+
+/** The flags every simulator command shares: microphone codec and frame, URL scheme for the transport, topic prefix. */
+export function validateConnectionFlags(
+  flags: { codec: string; frameMs: number; transport: string; prefix: string },
+  url: string,
+): void {
   const mic = checkMicParams({ format: flags.codec, sample_rate: MIC_SAMPLE_RATE, channels: 1, frame_duration: flags.frameMs });
   if (!mic.ok) throw new UsageError(`--codec/--frame-ms: ${mic.reason}`);
   let scheme: string;
