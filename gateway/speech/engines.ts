@@ -18,7 +18,8 @@ import { resolveModelsDir } from './models/paths.ts';
 import { probeModel } from './sherpa/model-probe.ts';
 import { SherpaSttProvider } from './sherpa/sherpa-stt.ts';
 import { SherpaTtsProvider } from './sherpa/sherpa-tts.ts';
-import type { ProviderHealth, SttProvider, TtsProvider, TurnEndDetectorFactory } from './types.ts';
+import type { ProviderHealth } from '../providers.ts';
+import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './types.ts';
 import { sileroVadConfig, type VadSettings } from './vad/silero-config.ts';
 import { SileroTurnEndDetectorFactory } from './vad/turn-end.ts';
 
