@@ -26,7 +26,7 @@ import {
 import { sanitizeForSpeech } from '../brain/sanitize.ts';
 import { splitSentences } from '../brain/sentence-splitter.ts';
 import type { Responder } from '../brain/types.ts';
-import type { Limits } from '../config.ts';
+import type { Limits } from './limits-config.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
 import type { TurnRecorder } from '../store/types.ts';

@@ -4,7 +4,7 @@
  * for a device closes its old one (the device reconnected; the old socket is stale).
  */
 import type { Responder } from '../brain/types.ts';
-import type { Limits } from '../config.ts';
+import type { Limits } from './limits-config.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
 import type { TurnRecorder } from '../store/types.ts';

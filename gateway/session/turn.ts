@@ -12,7 +12,7 @@
 import type { AudioFormat, ErrorCode, GatewayAudioParams, GatewayMessage } from '../../protocol/index.ts';
 import { createReplyEncoder } from '../audio/reply-encoder.ts';
 import type { Responder } from '../brain/types.ts';
-import type { Limits } from '../config.ts';
+import type { Limits } from './limits-config.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetector } from '../speech/types.ts';
 import type { TurnOutcome, TurnRecord, TurnRecorder, TurnTimings } from '../store/types.ts';
