@@ -15,7 +15,8 @@ import { createLogger, type Logger } from './logger.ts';
 import { createSessionHub, type SessionHub } from './session/session-hub.ts';
 import { combineSessionEvents, type SessionEvents } from './session/events.ts';
 import { createSpeechEngines } from './speech/engines.ts';
-import type { ProviderHealth, SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
+import type { ProviderHealth } from './providers.ts';
+import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
 import { openStore, type Store } from './store/index.ts';
 import { attachWebSocketTransport, startMqttBus, startMqttDeviceTransport, type EmbeddedBroker } from './transport/index.ts';
 

@@ -2,77 +2,24 @@
  * The gateway's one typed configuration object. Sources, later ones winning:
  * defaults < JSON file (VOXGATE_CONFIG / --config) < environment < command-line flags.
  * No other module reads process.env: they receive the parts of this object they need.
+ *
+ * Each room owns its section (schema, defaults, environment variables) next to its code;
+ * this file only composes them with the top-level keys and reads the sources. Rooms never
+ * import it: app.ts and the CLI hand each one its sections.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX } from '../protocol/index.ts';
+import { LLM_ENV_VARS, LlmSchema } from './brain/llm-config.ts';
 import { BRIDGE_ENV_VARS, BridgeSchema } from './bridge/bridge-config.ts';
+import { GROQ_ENV_VARS, GroqSchema } from './groq-config.ts';
 import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
+import { LIMITS_ENV_VARS, LimitsSchema } from './session/limits-config.ts';
 import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
-const positiveMs = z.coerce.number().int().positive();
-
-/** Session limits (PROTOCOL.md §4); each default has a one-line reason. */
-export const LimitsSchema = z.object({
-  /** PROTOCOL §4: a turn longer than 30 s of audio is ended by the gateway. */
-  maxTurnMs: positiveMs.default(30_000),
-  /** PROTOCOL §4: audio faster than 2× real time is refused as `rate_limited`. */
-  maxAudioRate: z.coerce.number().positive().default(2),
-  /** Largest legal mic packet is 120 ms pcm16 (3,840 B) or a 60 ms Opus packet (≤ 3,828 B). */
-  maxAudioFrameBytes: z.coerce.number().int().positive().default(4096),
-  /** PROTOCOL §2: reply audio runs at most this far ahead of real time. */
-  leadMs: z.coerce.number().int().min(0).default(400),
-  /** PROTOCOL §1.3: after `listen stop` with `frames`, wait this long for frames still in flight. */
-  stragglerWaitMs: z.coerce.number().int().min(0).default(300),
-  /** A connection that authenticated but never says hello is closed after this (no buffering first). */
-  helloTimeoutMs: positiveMs.default(10_000),
-  /** Rate limiting tolerates this much burst (ms of audio) before judging the rate. */
-  rateBurstMs: positiveMs.default(1_000),
-});
-export type Limits = z.infer<typeof LimitsSchema>;
-
-/** Groq cloud: shared by its LLM and (speech side) its Whisper transcription. */
-export const GroqSchema = z.object({
-  apiKey: z.string().min(1).optional(),
-  /** Unset: groq-sdk's default (https://api.groq.com). */
-  baseUrl: z.string().url().optional(),
-  /** Fast and cheap enough for spoken replies. */
-  llmModel: z.string().min(1).default('llama-3.1-8b-instant'),
-  /** Groq's fastest Whisper; plenty for short spoken turns. */
-  whisperModel: z.string().min(1).default('whisper-large-v3-turbo'),
-});
-
-const splitList = (value: unknown) =>
-  typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
-
-/** The language side (gateway/brain): providers, prompt, memory, timeouts. */
-export const LlmSchema = z.object({
-  /** Providers in fallback order (VOXGATE_LLM=groq|openai|groq,openai). */
-  providers: z.preprocess(splitList, z.array(z.enum(['groq', 'openai'])).min(1)).default(['groq']),
-  /** Any OpenAI-compatible server; the default is Ollama's on this machine. */
-  openaiBaseUrl: z.string().url().default('http://127.0.0.1:11434/v1'),
-  openaiModel: z.string().min(1).default('llama3.2'),
-  openaiApiKey: z.string().min(1).optional(),
-  /** Persona / extra instructions; the spoken-reply rules are always kept. */
-  systemPrompt: z.string().optional(),
-  /** Past turns sent as context (0 = no memory). */
-  memoryTurns: z.coerce.number().int().min(0).max(100).default(10),
-  /** Older turns are not context any more: a pause this long starts a fresh conversation. */
-  memoryWindowMinutes: z.coerce.number().positive().default(60),
-  /** A cloud LLM that sends nothing for this long is treated as down (the next provider may serve). */
-  firstTokenTimeoutMs: positiveMs.default(8_000),
-  /** A spoken reply that takes longer than this to write is cut off. */
-  totalTimeoutMs: positiveMs.default(30_000),
-  /** Retries of a retryable failure (429/5xx/connection), only before the first token. */
-  maxRetries: z.coerce.number().int().min(0).max(5).default(1),
-  /** Caps a runaway answer; spoken replies are 1–3 sentences. */
-  maxTokens: z.coerce.number().int().positive().default(400),
-  /** Tool-call rounds per reply before the answer must be text (a model looping on tools). */
-  maxToolRounds: z.coerce.number().int().min(0).max(10).default(3),
-});
 
 const isTimeZone = (zone: string) => {
   try {
@@ -96,8 +43,11 @@ export const ConfigSchema = z.object({
   mqttPassword: z.string().optional(),
   mqttTopicPrefix: z.string().min(1).default(DEFAULT_TOPIC_PREFIX),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Session limits (gateway/session/limits-config.ts). */
   limits: LimitsSchema.default(LimitsSchema.parse({})),
+  /** The Groq account, shared by the LLM and Whisper (gateway/groq-config.ts). */
   groq: GroqSchema.default(GroqSchema.parse({})),
+  /** Language providers, prompt, memory, timeouts (gateway/brain/llm-config.ts). */
   llm: LlmSchema.default(LlmSchema.parse({})),
   /** Speech engines: STT/TTS providers, models, VAD (gateway/speech/speech-config.ts). */
   speech: SpeechSchema.default(SpeechSchema.parse({})),
@@ -115,7 +65,7 @@ export const ConfigSchema = z.object({
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
-/** Environment variable → config path. Flags use the same names in kebab case (see cli.ts). */
+/** Environment variable → config path: the top-level keys', then each section's own map. The CLI's global flags name theirs in --help. */
 export const ENV_VARS: Record<string, string> = {
   VOXGATE_DATA_DIR: 'dataDir',
   VOXGATE_HOST: 'host',
@@ -126,21 +76,10 @@ export const ENV_VARS: Record<string, string> = {
   VOXGATE_MQTT_PASSWORD: 'mqttPassword',
   VOXGATE_MQTT_PREFIX: 'mqttTopicPrefix',
   VOXGATE_LOG_LEVEL: 'logLevel',
-  VOXGATE_MAX_TURN_MS: 'limits.maxTurnMs',
-  VOXGATE_LEAD_MS: 'limits.leadMs',
-  GROQ_API_KEY: 'groq.apiKey',
-  GROQ_BASE_URL: 'groq.baseUrl',
-  VOXGATE_GROQ_LLM_MODEL: 'groq.llmModel',
-  VOXGATE_LLM: 'llm.providers',
-  VOXGATE_OPENAI_BASE_URL: 'llm.openaiBaseUrl',
-  VOXGATE_OPENAI_MODEL: 'llm.openaiModel',
-  VOXGATE_OPENAI_API_KEY: 'llm.openaiApiKey',
-  VOXGATE_SYSTEM_PROMPT: 'llm.systemPrompt',
-  VOXGATE_MEMORY_TURNS: 'llm.memoryTurns',
-  VOXGATE_MEMORY_WINDOW_MINUTES: 'llm.memoryWindowMinutes',
-  VOXGATE_LLM_FIRST_TOKEN_TIMEOUT_MS: 'llm.firstTokenTimeoutMs',
-  VOXGATE_LLM_TOTAL_TIMEOUT_MS: 'llm.totalTimeoutMs',
   VOXGATE_TIME_ZONE: 'timeZone',
+  ...LIMITS_ENV_VARS,
+  ...GROQ_ENV_VARS,
+  ...LLM_ENV_VARS,
   ...SPEECH_ENV_VARS,
   ...TRANSPORT_ENV_VARS,
   ...HTTP_ENV_VARS,

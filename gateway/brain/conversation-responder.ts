@@ -4,7 +4,7 @@
  * bounded number of rounds); text is split into sentences and sanitized, and each
  * sentence is yielded the moment it is complete, so TTS starts while the model writes.
  */
-import { ProviderError } from '../speech/types.ts';
+import { ProviderError } from '../providers.ts';
 import type { Logger } from '../logger.ts';
 import type { ConversationMemory } from './memory.ts';
 import { buildMessages, buildSystemPrompt } from './prompt.ts';

@@ -4,7 +4,7 @@
  * provider has started answering, its failure is the answer's failure: the device is
  * already speaking, and a second answer would not follow on from the first.
  */
-import { ProviderError, type ProviderHealth } from '../speech/types.ts';
+import { ProviderError, type ProviderHealth } from '../providers.ts';
 import type { Logger } from '../logger.ts';
 import { textOnly } from './llm-call-policy.ts';
 import type { LlmProvider, LlmRequest, LlmStreamEvent } from './types.ts';

@@ -4,8 +4,7 @@
  */
 import Groq from 'groq-sdk';
 import type { ChatCompletionCreateParamsStreaming } from 'groq-sdk/resources/chat/completions';
-import type { ProviderHealth } from '../speech/types.ts';
-import { ProviderError } from '../speech/types.ts';
+import { ProviderError, type ProviderHealth } from '../providers.ts';
 import { toApiMessages, toApiTools, type ChatCompletionChunk } from './chat-chunks.ts';
 import {
   classifyHttpStatus,

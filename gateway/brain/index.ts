@@ -1,8 +1,8 @@
 /**
- * The language side, built from the config: LLM provider(s) with fallback, memory over
- * the store, the tool registry, and the Responder the session talks to.
+ * The language side, built from its config sections: LLM provider(s) with fallback, memory
+ * over the store, the tool registry, and the Responder the session talks to.
  */
-import type { Config } from '../config.ts';
+import type { GroqConfig } from '../groq-config.ts';
 import type { Logger } from '../logger.ts';
 import { ConversationResponder } from './conversation-responder.ts';
 import { FallbackLlm } from './fallback-llm.ts';
@@ -12,6 +12,7 @@ import { StoreConversationMemory, type ConversationStore } from './memory.ts';
 import { OpenAiCompatibleLlm } from './openai-compatible-llm.ts';
 import { ToolRegistry } from './tools.ts';
 import { createDateTimeTool } from './tools/datetime.ts';
+import type { LlmConfig } from './llm-config.ts';
 import type { LlmProvider, Responder } from './types.ts';
 
 export type { ChatMessage, LlmProvider, LlmRequest, LlmStreamEvent, LlmToolCall, LlmToolDefinition, ReplyRequest, Responder } from './types.ts';
@@ -31,8 +32,18 @@ export { sanitizeForSpeech, SpeechSanitizer } from './sanitize.ts';
 export { SentenceSplitter, splitSentences } from './sentence-splitter.ts';
 export { ToolRegistry, type Tool, type ToolContext } from './tools.ts';
 export { createDateTimeTool, DATETIME_TOOL_NAME } from './tools/datetime.ts';
+export { LLM_ENV_VARS, LlmSchema, type LlmConfig } from './llm-config.ts';
 
-function callPolicy(config: Config): LlmCallPolicy {
+/** The config sections the language side reads (the gateway's Config has them all). */
+export interface BrainConfig {
+  llm: LlmConfig;
+  /** For the `groq` provider. */
+  groq: GroqConfig;
+  /** IANA zone of the date/time tool. */
+  timeZone: string;
+}
+
+function callPolicy(config: Pick<BrainConfig, 'llm'>): LlmCallPolicy {
   return {
     firstTokenTimeoutMs: config.llm.firstTokenTimeoutMs,
     totalTimeoutMs: config.llm.totalTimeoutMs,
@@ -41,7 +52,7 @@ function callPolicy(config: Config): LlmCallPolicy {
 }
 
 /** The configured provider, or a FallbackLlm over several (config `llm.providers`, VOXGATE_LLM). */
-export function createLlmProvider(config: Config, logger?: Pick<Logger, 'warn'>): LlmProvider {
+export function createLlmProvider(config: Pick<BrainConfig, 'llm' | 'groq'>, logger?: Pick<Logger, 'warn'>): LlmProvider {
   const policy = callPolicy(config);
   const providers = config.llm.providers.map((name): LlmProvider => {
     if (name === 'groq') {
@@ -65,7 +76,7 @@ export function createLlmProvider(config: Config, logger?: Pick<Logger, 'warn'>)
 }
 
 /** The tools every gateway has; other modules (home automation) register more on the result. */
-export function createDefaultTools(config: Config): ToolRegistry {
+export function createDefaultTools(config: Pick<BrainConfig, 'timeZone'>): ToolRegistry {
   return new ToolRegistry([createDateTimeTool({ timeZone: config.timeZone })]);
 }
 
@@ -79,7 +90,7 @@ export interface ResponderDependencies {
   tools?: ToolRegistry;
 }
 
-export function createResponder(config: Config, deps: ResponderDependencies): Responder {
+export function createResponder(config: BrainConfig, deps: ResponderDependencies): Responder {
   const logger = deps.logger.child({ module: 'brain' });
   return new ConversationResponder({
     llm: deps.llm ?? createLlmProvider(config, logger),

@@ -3,7 +3,7 @@
  * signal, a first-token timeout and a total timeout, and retries only on retryable
  * errors and only before the first token (after it, the device is already speaking).
  */
-import { ProviderError } from '../speech/types.ts';
+import { ProviderError } from '../providers.ts';
 import { ChatChunkAccumulator, type ChatCompletionChunk } from './chat-chunks.ts';
 import type { LlmRequest, LlmStreamEvent } from './types.ts';
 

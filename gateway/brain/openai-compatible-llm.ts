@@ -3,7 +3,7 @@
  * the whole stack can run with no cloud at all. Plain fetch and SSE parsing: the wire
  * format is small and stable, and one dependency fewer.
  */
-import { ProviderError, type ProviderHealth } from '../speech/types.ts';
+import { ProviderError, type ProviderHealth } from '../providers.ts';
 import { toApiMessages, toApiTools, type ChatCompletionChunk } from './chat-chunks.ts';
 import {
   classifyHttpStatus,

@@ -3,7 +3,7 @@
  * key) or its last request failed for a reason that will not pass by itself (refused
  * credentials, unknown model); a transient failure is only mentioned.
  */
-import { ProviderError, type ProviderHealth } from '../speech/types.ts';
+import { ProviderError, type ProviderHealth } from '../providers.ts';
 
 export class ProviderStatus {
   private lastFailure: ProviderError | undefined;

@@ -3,7 +3,7 @@
  * A tool's failure becomes a result the model can read ("error: …"), so it can still
  * say something useful; only the turn's abort stops the reply.
  */
-import { ProviderError } from '../speech/types.ts';
+import { ProviderError } from '../providers.ts';
 import type { LlmToolCall, LlmToolDefinition } from './types.ts';
 
 /** A tool that has not answered by then is reported to the model as failed. */

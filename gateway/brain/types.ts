@@ -3,7 +3,7 @@
  * chat messages; a Responder turns one user utterance into the sentences of a spoken
  * reply (prompt, memory and sentence splitting live behind it).
  */
-import type { ProviderHealth } from '../speech/types.ts';
+import type { ProviderHealth } from '../providers.ts';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';

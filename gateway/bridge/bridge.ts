@@ -10,7 +10,6 @@
  */
 import type { Tool } from '../brain/tools.ts';
 import type { Responder } from '../brain/types.ts';
-import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionEvents } from '../session/events.ts';
 import type { SessionHub } from '../session/session-hub.ts';
@@ -18,7 +17,7 @@ import type { DeviceChange, DeviceRecord } from '../store/index.ts';
 import type { AuthenticateService, MqttBus, Unsubscribe } from '../transport/index.ts';
 import { createTopics } from '../../protocol/index.ts';
 import { AnnouncementQueue } from './announcements.ts';
-import { MAX_LISTED_ENTITIES } from './bridge-config.ts';
+import { MAX_LISTED_ENTITIES, type BridgeConfig } from './bridge-config.ts';
 import { createBridgeTopics, prefixesOverlap, type BridgeCommand } from './bridge-topics.ts';
 import { ORIGIN_NAME, PAYLOAD_OFF, PAYLOAD_ON, wearableDiscovery } from './discovery-payload.ts';
 import { EntityCatalog } from './entity-catalog.ts';
@@ -38,7 +37,8 @@ export interface BridgeDevices {
 }
 
 export interface HomeAssistantBridgeDeps {
-  config: Pick<Config, 'bridge' | 'mqttTopicPrefix'>;
+  /** Its own section, and the device topic prefix its topics must stay out of. */
+  config: { bridge: BridgeConfig; mqttTopicPrefix: string };
   devices: BridgeDevices;
   services: ServiceVerifier;
   logger: Logger;

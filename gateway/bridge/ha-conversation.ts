@@ -13,7 +13,7 @@ import { sanitizeForSpeech } from '../brain/sanitize.ts';
 import { splitSentences } from '../brain/sentence-splitter.ts';
 import type { ReplyRequest, Responder } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
-import { ProviderError } from '../speech/types.ts';
+import { ProviderError } from '../providers.ts';
 import type { MqttBus, Unsubscribe } from '../transport/index.ts';
 import type { BridgeTopics } from './bridge-topics.ts';
 

@@ -10,4 +10,3 @@ export { createHomeTools, LIST_TOOL_NAME, CONTROL_TOOL_NAME } from './home-tools
 export { HaConversationResponder } from './ha-conversation.ts';
 export { AnnouncementQueue } from './announcements.ts';
 export { createServiceAcl, createServiceAuthenticator, checkSharedTopics, type ServiceAcl } from './service-acl.ts';
-export { registerServiceCommands } from './cli-service-commands.ts';

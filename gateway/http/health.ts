@@ -3,7 +3,7 @@
  * speech and language providers (ready, what is missing and the command that installs it,
  * which fallback is serving), and the connected devices.
  */
-import type { ProviderHealth } from '../speech/types.ts';
+import type { ProviderHealth } from '../providers.ts';
 import { sendJson, type HttpServer } from './http-server.ts';
 
 export interface HealthDevice {

@@ -7,7 +7,8 @@
 import { concatFloat32 } from '../audio/pcm16.ts';
 import { getResampler } from '../audio/resampler.ts';
 import { splitSentences } from '../brain/sentence-splitter.ts';
-import { ProviderError, type TtsProvider } from '../speech/types.ts';
+import { ProviderError } from '../providers.ts';
+import type { TtsProvider } from '../speech/types.ts';
 import { HttpError } from './http-errors.ts';
 
 /** OpenAI's accepted speed range; beyond it speech is unintelligible anyway. */

@@ -2,7 +2,8 @@
  * One whole clip through the streaming recognizer: pushed in device-sized pieces (so
  * streaming providers stream), then finished. Engine failures become HTTP errors.
  */
-import { ProviderError, STT_SAMPLE_RATE, type SttProvider } from '../speech/types.ts';
+import { ProviderError } from '../providers.ts';
+import { STT_SAMPLE_RATE, type SttProvider } from '../speech/types.ts';
 import { HttpError } from './http-errors.ts';
 
 /** 100 ms pieces, as a device would send them. */

@@ -5,9 +5,9 @@
  * aborted first). Bad input gets its protocol error, is logged once, and never throws
  * out of the port methods.
  *
- * Turn numbering: a device may number its turns (`listen start.turn`); otherwise the
- * gateway numbers them. When the device did not number a turn, MQTT frames are taken for
- * the listening turn whatever turn their header names (the device may not know the number).
+ * Where each control message goes is control-dispatch.ts; turn ids are turn-numbering.ts.
+ * When the device did not number a turn, MQTT frames are taken for the listening turn
+ * whatever turn their header names (the device may not know the number).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -23,45 +23,19 @@ import {
   type ListenStart,
   type ParseResult,
 } from '../../protocol/index.ts';
-import { sanitizeForSpeech } from '../brain/sanitize.ts';
-import { splitSentences } from '../brain/sentence-splitter.ts';
 import type { Responder } from '../brain/types.ts';
-import type { Limits } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
 import type { TurnRecorder } from '../store/types.ts';
+import { announceResult, announcementSentences, type AnnounceResult } from './announcement.ts';
+import { dispatchControl, type ControlActions } from './control-dispatch.ts';
 import type { DeviceState, SessionEvents, SessionState } from './events.ts';
+import type { Limits } from './limits-config.ts';
 import type { DeviceLink, DeviceSessionPort, InboundAudio, TransportName } from './link.ts';
 import { LogOnce } from './log-once.ts';
 import type { PacerClock } from './reply-pacer.ts';
 import { Turn, type TurnAbortReason, type TurnDeps, type TurnPhase } from './turn.ts';
-
-/** Largest turn id (uint32); gateway numbering wraps past it. */
-const MAX_TURN_ID = 0xffff_ffff;
-/** Device turn ids remembered to recognise a repeated `listen start` (MQTT QoS 1 may redeliver). */
-const RECENT_TURN_IDS = 16;
-/**
- * Announcements are numbered from the top of the uint32 range downwards, so their turn ids
- * never meet a device's own numbering (which counts up from small numbers).
- */
-const FIRST_ANNOUNCEMENT_TURN_ID = MAX_TURN_ID;
-const LAST_ANNOUNCEMENT_TURN_ID = 0x8000_0000;
-
-/**
- * How an announcement went: `spoken` to the end; `interrupted` by the wearer (barge-in,
- * abort) or the gateway; `failed` (nothing speakable, or TTS failed); `offline` (no session
- * that said hello); `busy` (a turn or another announcement is in progress: try again when idle).
- */
-export type AnnounceResult = 'spoken' | 'interrupted' | 'failed' | 'offline' | 'busy';
-
-/** The sentences an announcement speaks: cleaned for the ear and split for pipelined TTS. */
-export function announcementSentences(text: string): string[] {
-  return text
-    .split(/\n+/)
-    .flatMap((line) => splitSentences(line))
-    .map((sentence) => sanitizeForSpeech(sentence).trim())
-    .filter((sentence) => sentence.length > 0);
-}
+import { TurnNumbering } from './turn-numbering.ts';
 
 export interface DeviceSessionDeps {
   stt: SttProvider;
@@ -98,9 +72,7 @@ export class DeviceSession implements DeviceSessionPort {
   private turn: Turn | undefined;
   private readonly turns = new Set<Promise<void>>();
   private deviceState: DeviceState = 'idle';
-  private nextTurnId = 1;
-  private nextAnnouncementId = FIRST_ANNOUNCEMENT_TURN_ID;
-  private readonly recentTurnIds: number[] = [];
+  private readonly numbering = new TurnNumbering();
   private closed = false;
   private helloTimer: NodeJS.Timeout | undefined;
 
@@ -131,7 +103,7 @@ export class DeviceSession implements DeviceSessionPort {
   receiveControl(result: ParseResult<DeviceMessage>): void {
     if (this.closed) return;
     try {
-      this.handleControl(result);
+      dispatchControl(result, { sessionId: this.ready?.sessionId, log: this.log, once: this.once }, this.actions);
     } catch (err) {
       this.log.error({ err }, 'handling a control message failed');
       this.sendError('internal', 'internal gateway error');
@@ -175,10 +147,8 @@ export class DeviceSession implements DeviceSessionPort {
     if (this.turn) return Promise.resolve('busy');
     const sentences = announcementSentences(text);
     if (sentences.length === 0) return Promise.resolve('failed');
-    const id = this.nextAnnouncementId;
-    this.nextAnnouncementId = id <= LAST_ANNOUNCEMENT_TURN_ID ? FIRST_ANNOUNCEMENT_TURN_ID : id - 1;
-    const turn = this.startTurn(undefined, (options) => Turn.announce(options, sentences), id);
-    return turn.done.then(() => (turn.outcome === 'completed' ? 'spoken' : turn.outcome === 'aborted' ? 'interrupted' : 'failed'));
+    const turn = this.startTurn(this.numbering.nextAnnouncement(), false, (options) => Turn.announce(options, sentences));
+    return turn.done.then(() => announceResult(turn.outcome));
   }
 
   /** Stops the reply (or announcement) being prepared or spoken, as a device `abort` would. False when there was none. */
@@ -205,55 +175,22 @@ export class DeviceSession implements DeviceSessionPort {
 
   // ---- control messages -------------------------------------------------------
 
-  private handleControl(result: ParseResult<DeviceMessage>): void {
-    if (result.kind === 'ignored') {
-      if (this.once.first(`ignored:${result.type}`)) this.log.info({ type: result.type }, 'ignoring unknown message type (logged once)');
-      return;
-    }
-    if (result.kind === 'invalid') {
-      if (this.once.first(`invalid:${result.reason}`)) this.log.warn({ reason: result.reason }, 'bad message');
-      return this.sendError('bad_message', result.reason);
-    }
-    const message = result.message;
-    if (message.type === 'hello') return this.hello(message);
-    if (!this.ready) {
-      if (this.once.first(`not_ready:${message.type}`)) this.log.warn({ type: message.type }, 'message before hello');
-      return this.sendError('not_ready', `"${message.type}" before hello: hello must be the first message`);
-    }
-    if (message.session_id !== undefined && message.session_id !== this.ready.sessionId) {
-      if (this.once.first('session_id')) this.log.warn({ type: message.type }, 'session_id does not match');
-      return this.sendError('bad_message', `session_id "${message.session_id}" is not this session's`);
-    }
-    switch (message.type) {
-      case 'listen':
-        if (message.state === 'start') return this.listenStart(message);
-        if (message.state === 'stop') return this.listenStop(message.turn, message.frames);
-        this.startTurn(undefined, (options) => Turn.text(options, message.text));
-        return;
-      case 'abort':
-        return this.turn?.abort('abort');
-      case 'reset':
-        try {
-          this.deps.responder.resetConversation(this.deviceId);
-        } catch (err) {
-          this.log.error({ err }, 'resetting the conversation failed');
-          return this.sendError('internal', 'could not reset the conversation');
-        }
-        this.log.info('conversation reset');
-        return this.deps.events.conversationReset({ deviceId: this.deviceId });
-      case 'status': {
-        const { battery, charging, rssi } = message;
-        return this.deps.events.status({ deviceId: this.deviceId, battery, charging, rssi });
-      }
-      case 'button':
-        return this.deps.events.button({ deviceId: this.deviceId, event: message.event });
-      case 'ping':
-        return this.send({ type: 'pong', id: message.id });
-      case 'goodbye':
-        this.log.info({ reason: message.reason }, 'goodbye');
-        return this.close(`goodbye${message.reason ? `: ${message.reason}` : ''}`, 'goodbye');
-    }
-  }
+  private readonly actions: ControlActions = {
+    hello: (message) => this.hello(message),
+    listenStart: (message) => this.listenStart(message),
+    listenStop: (message) => this.listenStop(message.turn, message.frames),
+    listenDetect: (message) => void this.startTurn(this.numbering.next(undefined), false, (options) => Turn.text(options, message.text)),
+    abort: () => this.turn?.abort('abort'),
+    reset: () => this.resetConversation(),
+    status: ({ battery, charging, rssi }) => this.deps.events.status({ deviceId: this.deviceId, battery, charging, rssi }),
+    button: ({ event }) => this.deps.events.button({ deviceId: this.deviceId, event }),
+    ping: ({ id }) => this.send({ type: 'pong', id }),
+    goodbye: ({ reason }) => {
+      this.log.info({ reason }, 'goodbye');
+      this.close(`goodbye${reason ? `: ${reason}` : ''}`, 'goodbye');
+    },
+    refuse: (code, message) => this.sendError(code, message),
+  };
 
   private hello(message: DeviceHello): void {
     const mic = checkMicParams(message.audio_params);
@@ -286,8 +223,19 @@ export class DeviceSession implements DeviceSessionPort {
     }
   }
 
+  private resetConversation(): void {
+    try {
+      this.deps.responder.resetConversation(this.deviceId);
+    } catch (err) {
+      this.log.error({ err }, 'resetting the conversation failed');
+      return this.sendError('internal', 'could not reset the conversation');
+    }
+    this.log.info('conversation reset');
+    this.deps.events.conversationReset({ deviceId: this.deviceId });
+  }
+
   private listenStart(message: ListenStart): void {
-    if (message.turn !== undefined && this.recentTurnIds.includes(message.turn)) {
+    if (message.turn !== undefined && this.numbering.isRepeat(message.turn)) {
       // A device numbers each turn anew: this is a repeated start (QoS 1 redelivery), not a new turn.
       if (this.once.first(`repeated-start:${message.turn}`)) this.log.info({ turn: message.turn }, 'repeated listen start ignored');
       return;
@@ -295,7 +243,7 @@ export class DeviceSession implements DeviceSessionPort {
     const ready = this.ready!;
     // `realtime` is reserved (PROTOCOL §3.1): until it exists it listens like `auto`.
     const auto = message.mode !== 'manual';
-    this.startTurn(message.turn, (options) =>
+    this.startTurn(this.numbering.next(message.turn), message.turn !== undefined, (options) =>
       Turn.audio({
         ...options,
         micFormat: ready.micFormat,
@@ -315,21 +263,10 @@ export class DeviceSession implements DeviceSessionPort {
     turn.stop(frames);
   }
 
-  /** Aborts the turn in progress (barge-in) and starts a new one (`fixedId`: an announcement's own number). */
-  private startTurn(requestedId: number | undefined, make: (options: Parameters<typeof Turn.text>[0]) => Turn, fixedId?: number): Turn {
+  /** Aborts the turn in progress (barge-in) and starts turn `turnId` (`deviceNumbered`: the device chose the id). */
+  private startTurn(turnId: number, deviceNumbered: boolean, make: (options: Parameters<typeof Turn.text>[0]) => Turn): Turn {
     const previous = this.turn;
     if (previous) previous.abort(previous.phase === 'listening' ? 'restarted' : 'barge_in');
-    let turnId: number;
-    if (fixedId !== undefined) {
-      turnId = fixedId;
-    } else {
-      turnId = requestedId ?? this.nextTurnId;
-      this.nextTurnId = turnId >= MAX_TURN_ID ? 1 : turnId + 1;
-    }
-    if (requestedId !== undefined) {
-      this.recentTurnIds.push(requestedId);
-      if (this.recentTurnIds.length > RECENT_TURN_IDS) this.recentTurnIds.shift();
-    }
     this.audioOnce.reset();
     const deps: TurnDeps = {
       stt: this.deps.stt,
@@ -345,7 +282,7 @@ export class DeviceSession implements DeviceSessionPort {
       deviceId: this.deviceId,
       sessionId: this.ready!.sessionId,
       turnId,
-      deviceNumbered: requestedId !== undefined,
+      deviceNumbered,
       link: this.link,
       logger: this.log,
       deps,

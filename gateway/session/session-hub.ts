@@ -4,12 +4,13 @@
  * for a device closes its old one (the device reconnected; the old socket is stale).
  */
 import type { Responder } from '../brain/types.ts';
-import type { Limits } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
 import type { TurnRecorder } from '../store/types.ts';
-import { DeviceSession, type AnnounceResult } from './device-session.ts';
+import type { AnnounceResult } from './announcement.ts';
+import { DeviceSession } from './device-session.ts';
 import { guardEvents, type SessionEvents, type SessionState } from './events.ts';
+import type { Limits } from './limits-config.ts';
 import type { SessionOpener, TransportName } from './link.ts';
 import type { PacerClock } from './reply-pacer.ts';
 import { DEFAULT_APOLOGY_TEXT } from './turn-reply.ts';
@@ -40,7 +41,7 @@ export interface ConnectedDevice {
   since: number;
 }
 
-export type { AnnounceResult } from './device-session.ts';
+export type { AnnounceResult } from './announcement.ts';
 
 export interface SessionHub {
   openSession: SessionOpener;

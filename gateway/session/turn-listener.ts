@@ -6,10 +6,10 @@
  */
 import { MIC_SAMPLE_RATE, ProtocolError, type AudioFormat, type ErrorCode } from '../../protocol/index.ts';
 import { createMicDecoder, type MicDecoder } from '../audio/mic-decoder.ts';
-import type { Limits } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, SttStream, TurnEndDetector } from '../speech/types.ts';
 import { FrameReorder } from './frame-reorder.ts';
+import type { Limits } from './limits-config.ts';
 import type { InboundAudio } from './link.ts';
 import { LogOnce } from './log-once.ts';
 import { AudioTokenBucket } from './token-bucket.ts';

@@ -10,7 +10,8 @@ import { ProtocolError, type ErrorCode } from '../../protocol/index.ts';
 import type { ReplyEncoder } from '../audio/reply-encoder.ts';
 import type { Responder } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
-import { ProviderError, type TtsProvider } from '../speech/types.ts';
+import { ProviderError } from '../providers.ts';
+import type { TtsProvider } from '../speech/types.ts';
 import { createReplyPacer, type PacerClock } from './reply-pacer.ts';
 
 /** Synthesize the next sentence while this one plays; more would only waste work on a barge-in. */

@@ -12,11 +12,11 @@
 import type { AudioFormat, ErrorCode, GatewayAudioParams, GatewayMessage } from '../../protocol/index.ts';
 import { createReplyEncoder } from '../audio/reply-encoder.ts';
 import type { Responder } from '../brain/types.ts';
-import type { Limits } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetector } from '../speech/types.ts';
 import type { TurnOutcome, TurnRecord, TurnRecorder, TurnTimings } from '../store/types.ts';
 import type { SessionEvents } from './events.ts';
+import type { Limits } from './limits-config.ts';
 import type { DeviceLink, InboundAudio } from './link.ts';
 import type { PacerClock } from './reply-pacer.ts';
 import { TurnListener } from './turn-listener.ts';

@@ -1,12 +1,12 @@
 /**
- * Builds the speech engines from config: the STT and TTS provider lists (each wrapped in
+ * Builds the speech engines from their config sections: the STT and TTS provider lists (each wrapped in
  * its fallback composition) and the Silero turn-end detector. Nothing here throws for a
  * missing model: the gateway starts anyway, and health/logs say which command installs
  * what is missing.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../config.ts';
+import type { GroqConfig } from '../groq-config.ts';
 import type { Logger } from '../logger.ts';
 import { EspeakTtsProvider } from './espeak-tts.ts';
 import { findEspeakDataDir } from './espeak-data.ts';
@@ -18,9 +18,20 @@ import { resolveModelsDir } from './models/paths.ts';
 import { probeModel } from './sherpa/model-probe.ts';
 import { SherpaSttProvider } from './sherpa/sherpa-stt.ts';
 import { SherpaTtsProvider } from './sherpa/sherpa-tts.ts';
-import type { ProviderHealth, SttProvider, TtsProvider, TurnEndDetectorFactory } from './types.ts';
+import type { SpeechConfig } from './speech-config.ts';
+import type { ProviderHealth } from '../providers.ts';
+import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './types.ts';
 import { sileroVadConfig, type VadSettings } from './vad/silero-config.ts';
 import { SileroTurnEndDetectorFactory } from './vad/turn-end.ts';
+
+/** The config the speech side reads (the gateway's Config has it all). */
+export interface SpeechEngineConfig {
+  speech: SpeechConfig;
+  /** For the `groq` (Whisper) STT provider. */
+  groq: GroqConfig;
+  /** Models live under <dataDir>/models unless `speech.modelsDir` says otherwise. */
+  dataDir: string;
+}
 
 export interface SpeechEngines {
   stt: SttProvider;
@@ -33,7 +44,7 @@ export interface SpeechEngines {
 }
 
 /** Where the Silero model is: configured, else <modelsDir>/silero-vad/silero_vad.onnx. */
-export function vadSettingsFor(config: Config): VadSettings {
+export function vadSettingsFor(config: Pick<SpeechEngineConfig, 'speech' | 'dataDir'>): VadSettings {
   const vad = config.speech.vad;
   return {
     model: path.resolve(vad.model ?? path.join(resolveModelsDir(config), 'silero-vad', 'silero_vad.onnx')),
@@ -57,7 +68,7 @@ export async function checkVad(settings: VadSettings, timeoutMs: number): Promis
 
 /** The STT composition alone (also used by `voxgate transcribe`). */
 export async function createSttEngine(
-  config: Config,
+  config: SpeechEngineConfig,
   logger: Logger,
   vad?: { settings: VadSettings; health: ProviderHealth },
 ): Promise<FallbackSttProvider> {
@@ -94,7 +105,7 @@ export async function createSttEngine(
 }
 
 /** The TTS composition alone (also used by `voxgate say`). */
-export async function createTtsEngine(config: Config, logger: Logger): Promise<FallbackTtsProvider> {
+export async function createTtsEngine(config: Pick<SpeechEngineConfig, 'speech' | 'dataDir'>, logger: Logger): Promise<FallbackTtsProvider> {
   const speech = config.speech;
   const providers: Array<SherpaTtsProvider | EspeakTtsProvider> = speech.tts.map((name) =>
     name === 'sherpa'
@@ -111,7 +122,7 @@ export async function createTtsEngine(config: Config, logger: Logger): Promise<F
   return new FallbackTtsProvider(providers, logger);
 }
 
-export async function createSpeechEngines(config: Config, logger: Logger): Promise<SpeechEngines> {
+export async function createSpeechEngines(config: SpeechEngineConfig, logger: Logger): Promise<SpeechEngines> {
   const log = logger.child({ component: 'speech' });
   const vadSettings = vadSettingsFor(config);
   const vadHealth = await checkVad(vadSettings, config.speech.modelLoadTimeoutMs);

@@ -1,5 +1,5 @@
 /** The health of a fallback composition (STT or TTS): which provider serves now, and why not the first. */
-import type { ProviderHealth } from './types.ts';
+import type { ProviderHealth } from '../providers.ts';
 
 export function fallbackHealth(
   kind: 'stt' | 'tts',

@@ -6,7 +6,8 @@
  */
 import { fallbackHealth } from './fallback-health.ts';
 import type { Logger } from '../logger.ts';
-import { ProviderError, STT_SAMPLE_RATE, type ProviderHealth, type SttCapabilities, type SttProvider, type SttStream, type SttStreamOptions } from './types.ts';
+import { ProviderError, type ProviderHealth } from '../providers.ts';
+import { STT_SAMPLE_RATE, type SttCapabilities, type SttProvider, type SttStream, type SttStreamOptions } from './types.ts';
 
 /** Audio kept per turn for a replay (the protocol caps turns at 30 s by default). */
 export const MAX_REPLAY_SECONDS = 120;

@@ -5,7 +5,8 @@
  */
 import { fallbackHealth } from './fallback-health.ts';
 import type { Logger } from '../logger.ts';
-import { ProviderError, type ProviderHealth, type SynthesisOptions, type SynthesizedAudio, type TtsProvider, type TtsVoice } from './types.ts';
+import { ProviderError, type ProviderHealth } from '../providers.ts';
+import type { SynthesisOptions, SynthesizedAudio, TtsProvider, TtsVoice } from './types.ts';
 import type { FallbackNote } from './fallback-stt.ts';
 
 export class FallbackTtsProvider implements TtsProvider {

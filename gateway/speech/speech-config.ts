@@ -1,5 +1,5 @@
 /**
- * The `speech` section of the gateway config (gateway/config.ts embeds it): which STT/TTS
+ * The `speech` section of the gateway config (gateway/config.ts composes it): which STT/TTS
  * providers serve, in fallback order, where models live and how sherpa-onnx, Silero VAD
  * and espeak-ng are tuned. Every default carries a one-line reason.
  */
@@ -147,5 +147,4 @@ export const SPEECH_ENV_VARS: Record<string, string> = {
   VOXGATE_TTS_WORKERS: 'speech.sherpaTts.workers',
   VOXGATE_ESPEAK_VOICE: 'speech.espeak.voice',
   VOXGATE_ESPEAK_DATA_DIR: 'speech.espeak.dataDir',
-  VOXGATE_GROQ_WHISPER_MODEL: 'groq.whisperModel',
 };

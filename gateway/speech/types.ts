@@ -2,30 +2,9 @@
  * The speech engines as the session sees them: streaming speech-to-text, end-of-turn
  * detection, and text-to-speech. Providers (sherpa-onnx, Groq Whisper, espeak-ng, the
  * test fakes) implement these; the session never knows which one it talks to.
+ * Their health and errors are every provider's (gateway/providers.ts).
  */
-
-/** What health reports for one provider. */
-export interface ProviderHealth {
-  name: string;
-  ready: boolean;
-  /** Why it is not ready, or what it is doing instead (e.g. "fallback to groq"). */
-  detail?: string;
-  /** The command that installs what is missing, when something is. */
-  install?: string;
-}
-
-/** An engine failure. `retryable` says whether trying again (or the next provider) may help. */
-export class ProviderError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly reason: 'missing_model' | 'unavailable' | 'failed' | 'timeout' | 'aborted' = 'failed',
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'ProviderError';
-  }
-}
+import type { ProviderHealth } from '../providers.ts';
 
 // ---- speech-to-text ---------------------------------------------------------
 

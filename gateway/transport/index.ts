@@ -2,12 +2,12 @@
  * The transports, and the one choice the composition root makes about them: embed a broker
  * or connect to the one at `mqttUrl`.
  */
-import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { AuthenticateDevice } from './auth.ts';
 import { startEmbeddedBroker, type AuthenticateService } from './embedded-broker.ts';
 import { connectExternalBroker } from './external-broker.ts';
 import type { MqttBus } from './mqtt-bus.ts';
+import type { TransportConfig } from './transport-config.ts';
 
 export * from './auth.ts';
 export * from './mqtt-bus.ts';
@@ -17,6 +17,18 @@ export { connectExternalBroker, type ExternalBroker, type ExternalBrokerOptions 
 export { startMqttDeviceTransport, type MqttDeviceTransport, type MqttDeviceTransportOptions } from './mqtt-device-transport.ts';
 export { attachWebSocketTransport, DEFAULT_WEBSOCKET_PATH, type WebSocketTransport, type WebSocketTransportOptions } from './websocket-transport.ts';
 
+/** The config keys the MQTT side reads (top-level keys of the gateway's Config, and its `transport` section). */
+export interface MqttBusConfig {
+  host: string;
+  mqttPort: number;
+  /** When set, connect to this broker instead of embedding one. */
+  mqttUrl?: string | undefined;
+  mqttUsername?: string | undefined;
+  mqttPassword?: string | undefined;
+  mqttTopicPrefix: string;
+  transport: TransportConfig;
+}
+
 export interface MqttBusDependencies {
   authenticate: AuthenticateDevice;
   /** Service logins (e.g. Home Assistant) on the embedded broker; ignored with an external broker. */
@@ -25,7 +37,7 @@ export interface MqttBusDependencies {
 }
 
 /** The embedded broker on `host:mqttPort`, or a client of `mqttUrl` when it is set. */
-export function startMqttBus(config: Config, deps: MqttBusDependencies): Promise<MqttBus> {
+export function startMqttBus(config: MqttBusConfig, deps: MqttBusDependencies): Promise<MqttBus> {
   const t = config.transport;
   if (config.mqttUrl) {
     return connectExternalBroker({

@@ -17,7 +17,7 @@ import { createDateTimeTool, DATETIME_TOOL_NAME } from '../../gateway/brain/tool
 import type { ReplyRequest } from '../../gateway/brain/types.ts';
 import { loadConfig } from '../../gateway/config.ts';
 import { createLogger } from '../../gateway/logger.ts';
-import { ProviderError } from '../../gateway/speech/types.ts';
+import { ProviderError } from '../../gateway/providers.ts';
 import { openStore } from '../../gateway/store/index.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../fakes/fake-groq-server.ts';
 import { InMemoryConversationStore } from '../fakes/in-memory-conversation-store.ts';

@@ -4,7 +4,7 @@
  * talking to the loopback fake over real HTTP.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProviderError } from '../../gateway/speech/types.ts';
+import { ProviderError } from '../../gateway/providers.ts';
 import type { LlmCallPolicy } from '../../gateway/brain/llm-call-policy.ts';
 import type { ChatMessage, LlmProvider, LlmStreamEvent } from '../../gateway/brain/types.ts';
 import type { FakeGroqServer } from '../fakes/fake-groq-server.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_TOOL_RESULT_CHARS, ToolRegistry, type Tool } from '../../gateway/brain/tools.ts';
 import { createDateTimeTool, DATETIME_TOOL_NAME, describeDateTime } from '../../gateway/brain/tools/datetime.ts';
-import { ProviderError } from '../../gateway/speech/types.ts';
+import { ProviderError } from '../../gateway/providers.ts';
 
 const context = () => ({ deviceId: 'dev1', signal: new AbortController().signal });
 const echo: Tool = {

@@ -4,7 +4,7 @@
  */
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, type CliIo } from '../../gateway/cli-program.ts';
+import { runCli, type CliIo } from '../../gateway/cli/program.ts';
 import type { GatewayMessage } from '../../protocol/index.ts';
 import { startEmbeddedBroker } from '../../gateway/transport/embedded-broker.ts';
 import { createCaptureLogger } from '../fakes/capture-logger.ts';

@@ -1,6 +1,6 @@
 /** The commander program in-process: config flags, help, error reporting and exit codes. */
 import { describe, expect, it } from 'vitest';
-import { buildProgram, runCli, type CliIo } from '../../gateway/cli-program.ts';
+import { buildProgram, runCli, type CliIo } from '../../gateway/cli/program.ts';
 import { openStore } from '../../gateway/store/index.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 

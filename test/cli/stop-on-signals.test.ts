@@ -1,7 +1,7 @@
 /** `voxgate start` shutdown: SIGINT/SIGTERM stop the gateway, then exit. */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { stopOnSignals } from '../../gateway/cli-start-command.ts';
+import { stopOnSignals } from '../../gateway/cli/start.ts';
 
 function deferred() {
   let resolve!: () => void;

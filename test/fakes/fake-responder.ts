@@ -4,7 +4,7 @@
  * every request and conversation reset.
  */
 import type { ReplyRequest, Responder } from '../../gateway/brain/types.ts';
-import { ProviderError } from '../../gateway/speech/types.ts';
+import { ProviderError } from '../../gateway/providers.ts';
 
 export interface FakeResponderOptions {
   /** The reply, sentence by sentence (or computed from the user's text). */

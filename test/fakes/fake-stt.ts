@@ -4,7 +4,8 @@
  * growing text as partials, and keeps the exact samples it was given so tests can compare
  * them with what the device sent. Failure and latency are configurable.
  */
-import { ProviderError, STT_SAMPLE_RATE, type ProviderHealth, type SttProvider, type SttStream, type SttStreamOptions } from '../../gateway/speech/types.ts';
+import { ProviderError, type ProviderHealth } from '../../gateway/providers.ts';
+import { STT_SAMPLE_RATE, type SttProvider, type SttStream, type SttStreamOptions } from '../../gateway/speech/types.ts';
 
 export const FAKE_STT_BLOCK_SAMPLES = STT_SAMPLE_RATE / 5; // 200 ms
 export const FAKE_STT_VOICE_RMS = 0.01;

@@ -3,7 +3,8 @@
  * so the resampler is exercised) whose length depends on the text. Latency and failure are
  * configurable; every request is recorded.
  */
-import { ProviderError, type ProviderHealth, type SynthesisOptions, type SynthesizedAudio, type TtsProvider, type TtsVoice } from '../../gateway/speech/types.ts';
+import { ProviderError, type ProviderHealth } from '../../gateway/providers.ts';
+import type { SynthesisOptions, SynthesizedAudio, TtsProvider, TtsVoice } from '../../gateway/speech/types.ts';
 
 export const FAKE_TTS_RATE = 22050;
 export const FAKE_TTS_FREQUENCY = 440;

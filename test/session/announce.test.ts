@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { announcementSentences } from '../../gateway/session/device-session.ts';
+import { announcementSentences } from '../../gateway/session/announcement.ts';
 import { fakeTtsDurationMs } from '../fakes/fake-tts.ts';
 import { createHarness, isType, pcmPackets, speechSamples } from './harness.ts';
 

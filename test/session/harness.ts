@@ -2,7 +2,7 @@
 import { parseDeviceMessage, type GatewayMessage } from '../../protocol/index.ts';
 import { createOpusEncoder } from '../../gateway/audio/opus.ts';
 import { int16ToPcm16Bytes } from '../../gateway/audio/pcm16.ts';
-import { LimitsSchema, type Limits } from '../../gateway/config.ts';
+import { LimitsSchema, type Limits } from '../../gateway/session/limits-config.ts';
 import type { SessionEvents } from '../../gateway/session/events.ts';
 import type { DeviceSessionPort, InboundAudio, TransportName } from '../../gateway/session/link.ts';
 import { createSessionHub, type SessionHubDeps } from '../../gateway/session/session-hub.ts';

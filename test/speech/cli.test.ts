@@ -6,9 +6,10 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { CliError, type CliContext } from '../../gateway/cli-context.ts';
+import { CliError, type CliContext } from '../../gateway/cli/context.ts';
 import { loadConfig } from '../../gateway/config.ts';
-import { registerSpeechCommands } from '../../gateway/speech/cli-commands.ts';
+import { registerModelCommands } from '../../gateway/cli/models.ts';
+import { registerSpeechCommands } from '../../gateway/cli/speech.ts';
 import { decodeWav } from '../../gateway/audio/wav.ts';
 import { fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
@@ -24,6 +25,7 @@ async function voxgate(args: string[], env: Record<string, string>) {
     config: () => loadConfig({ env }),
   };
   const program = new Command('voxgate').exitOverride().configureOutput({ writeOut: context.io.stdout, writeErr: context.io.stderr });
+  registerModelCommands(program, context);
   registerSpeechCommands(program, context);
   let error: unknown;
   try {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroqWhisperSttProvider } from '../../gateway/speech/groq-whisper-stt.ts';
 import { WhisperSchema } from '../../gateway/speech/speech-config.ts';
-import { ProviderError } from '../../gateway/speech/types.ts';
+import { ProviderError } from '../../gateway/providers.ts';
 import { float32ToInt16 } from '../../gateway/audio/pcm16.ts';
 import { decodeWav } from '../../gateway/audio/wav.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../fakes/fake-groq-server.ts';

@@ -10,7 +10,7 @@ import { loadSherpa } from '../../gateway/speech/sherpa/native.ts';
 import type { SherpaSttProvider, SherpaSttStream } from '../../gateway/speech/sherpa/sherpa-stt.ts';
 import { recognizerConfig, resolveSttModel } from '../../gateway/speech/sherpa/stt-model.ts';
 import { SherpaSttSchema } from '../../gateway/speech/speech-config.ts';
-import { ProviderError } from '../../gateway/speech/types.ts';
+import { ProviderError } from '../../gateway/providers.ts';
 import { corruptModel, fixtureModels, modelWithout } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { concat, silence, speechClip } from './helpers/audio.ts';

@@ -5,7 +5,8 @@
  * text is deterministic garbage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError, STT_SAMPLE_RATE, type SttProvider } from '../../gateway/speech/types.ts';
+import { ProviderError } from '../../gateway/providers.ts';
+import { STT_SAMPLE_RATE, type SttProvider } from '../../gateway/speech/types.ts';
 
 export interface SttContractSubject {
   provider: SttProvider;

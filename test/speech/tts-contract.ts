@@ -3,7 +3,8 @@
  * on the fixture voice, espeak-ng for real, the fallback composition, the test fakes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError, type TtsProvider } from '../../gateway/speech/types.ts';
+import { ProviderError } from '../../gateway/providers.ts';
+import type { TtsProvider } from '../../gateway/speech/types.ts';
 
 export interface TtsContractSubject {
   provider: TtsProvider;

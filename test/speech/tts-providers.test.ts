@@ -10,7 +10,7 @@ import { findEspeakDataDir, isEspeakDataDir } from '../../gateway/speech/espeak-
 import { EspeakTtsProvider, parseVoiceList } from '../../gateway/speech/espeak-tts.ts';
 import { resolveTtsModel } from '../../gateway/speech/sherpa/tts-model.ts';
 import { EspeakSchema, SherpaTtsSchema } from '../../gateway/speech/speech-config.ts';
-import { ProviderError } from '../../gateway/speech/types.ts';
+import { ProviderError } from '../../gateway/providers.ts';
 import { corruptModel, fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { DEBIAN_ESPEAK_DATA } from './helpers/paths.ts';

@@ -1,5 +1,5 @@
 /** A provider cannot serve because its model is not installed (or not where config says). */
-import { ProviderError } from '../types.ts';
+import { ProviderError } from '../../providers.ts';
 
 export class ModelMissingError extends ProviderError {
   constructor(

@@ -10,14 +10,8 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from '../../logger.ts';
 import { ModelMissingError } from '../models/model-errors.ts';
-import {
-  ProviderError,
-  STT_SAMPLE_RATE,
-  type ProviderHealth,
-  type SttProvider,
-  type SttStream,
-  type SttStreamOptions,
-} from '../types.ts';
+import { ProviderError, type ProviderHealth } from '../../providers.ts';
+import { STT_SAMPLE_RATE, type SttProvider, type SttStream, type SttStreamOptions } from '../types.ts';
 import { sileroVadConfig, type VadSettings } from '../vad/silero-config.ts';
 import { SpeechWorker } from '../workers/speech-worker.ts';
 import { probeBatchedDecode, probeModel } from './model-probe.ts';

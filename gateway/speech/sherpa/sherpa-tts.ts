@@ -6,7 +6,8 @@
  */
 import type { Logger } from '../../logger.ts';
 import { ModelMissingError } from '../models/model-errors.ts';
-import { ProviderError, type ProviderHealth, type SynthesisOptions, type SynthesizedAudio, type TtsProvider, type TtsVoice } from '../types.ts';
+import { ProviderError, type ProviderHealth } from '../../providers.ts';
+import type { SynthesisOptions, SynthesizedAudio, TtsProvider, TtsVoice } from '../types.ts';
 import { SpeechWorker } from '../workers/speech-worker.ts';
 import { probeModel } from './model-probe.ts';
 import type { TtsWorkerData, TtsWorkerEvent, TtsWorkerRequest } from './tts-protocol.ts';

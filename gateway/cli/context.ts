@@ -1,6 +1,6 @@
-/** What every `voxgate` command group receives; kept apart from cli-program.ts so groups need not import it. */
+/** What every `voxgate` command group receives; kept apart from program.ts so groups need not import it. */
 import type { Command } from 'commander';
-import type { Config } from './config.ts';
+import type { Config } from '../config.ts';
 
 /** Where a command reads its environment and writes its output. */
 export interface CliIo {
@@ -15,7 +15,7 @@ export interface CliContext {
   config(command: Command): Config;
 }
 
-/** Adds one group of commands (`device …`, `models …`, `speech …`) to the program. */
+/** Adds one group of commands (`device …`, `models …`, `transcribe`/`say` …) to the program. */
 export type CommandGroup = (program: Command, context: CliContext) => void;
 
 /** A failure to explain in one line to the person at the terminal (exit code 1). */

@@ -1,10 +1,9 @@
 /** What the store-backed command groups (device, apikey, service) share: the store for one command, times, tables. */
-import type { CliIo } from './cli-context.ts';
-import type { Config } from './config.ts';
-import { openStore, type Store } from './store/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import type { CliIo } from './context.ts';
 
 /** Opens the store for one command and always closes it. */
-export function withStore<T>(config: Config, use: (store: Store) => T): T {
+export function withStore<T>(config: { dataDir: string }, use: (store: Store) => T): T {
   const store = openStore(config.dataDir);
   try {
     return use(store);

@@ -1,19 +1,20 @@
 /**
  * The `voxgate` command line as a commander program. Global flags mirror the
  * environment variables and win over them; every command gets its config from
- * `context.config(command)`. cli.ts runs it; tests run it in-process with runCli.
+ * `context.config(command)`. main.ts runs it; tests run it in-process with runCli.
  */
 import { Command, CommanderError } from 'commander';
-import { CliError, type CliContext, type CliIo, type CommandGroup } from './cli-context.ts';
-import { ConfigError, ENV_VARS, loadConfig } from './config.ts';
-import { registerDeviceCommands } from './cli-device-commands.ts';
-import { registerStartCommand } from './cli-start-command.ts';
-import { registerServiceCommands } from './bridge/cli-service-commands.ts';
-import { registerApiKeyCommands } from './http/cli-apikey-commands.ts';
-import { registerSpeechCommands } from './speech/cli-commands.ts';
-import { StoreError } from './store/index.ts';
+import { ConfigError, ENV_VARS, loadConfig } from '../config.ts';
+import { StoreError } from '../store/index.ts';
+import { registerApiKeyCommands } from './api-keys.ts';
+import { CliError, type CliContext, type CliIo, type CommandGroup } from './context.ts';
+import { registerDeviceCommands } from './devices.ts';
+import { registerModelCommands } from './models.ts';
+import { registerServiceCommands } from './services.ts';
+import { registerSpeechCommands } from './speech.ts';
+import { registerStartCommand } from './start.ts';
 
-export { CliError, type CliContext, type CliIo, type CommandGroup } from './cli-context.ts';
+export { CliError, type CliContext, type CliIo, type CommandGroup } from './context.ts';
 
 /** Global flag → config path. The matching environment variable is named in the help. */
 const CONFIG_FLAGS = [
@@ -30,10 +31,16 @@ function envVarFor(configPath: string): string | undefined {
 }
 
 // ─── Command groups ─────────────────────────────────────────────────────────────
-// Register extra command groups here (in the order they should appear in --help):
-// import `registerXxxCommands: CommandGroup` from its module and add it to this list,
-// e.g. registerSpeechCommands from './speech/cli-commands.ts'.
-const COMMAND_GROUPS: readonly CommandGroup[] = [registerStartCommand, registerDeviceCommands, registerApiKeyCommands, registerServiceCommands, registerSpeechCommands];
+// One file per group in gateway/cli/, listed in the order they appear in --help:
+// a new group exports `registerXxxCommands: CommandGroup` and is added here.
+const COMMAND_GROUPS: readonly CommandGroup[] = [
+  registerStartCommand,
+  registerDeviceCommands,
+  registerApiKeyCommands,
+  registerServiceCommands,
+  registerModelCommands,
+  registerSpeechCommands,
+];
 // ────────────────────────────────────────────────────────────────────────────────
 
 function processIo(): CliIo {

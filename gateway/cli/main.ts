@@ -1,5 +1,5 @@
-/** Entry point of the `voxgate` command (bin/voxgate.js). The commands live in cli-program.ts. */
-import { runCli } from './cli-program.ts';
+/** Entry point of the `voxgate` command (bin/voxgate.js). The program is program.ts; each command group has its file here. */
+import { runCli } from './program.ts';
 
 const exitCode = await runCli(process.argv.slice(2));
 // Exit only on failure: on success `start` keeps the process alive with its servers,

@@ -1,9 +1,8 @@
 /** `voxgate apikey create|list|revoke`: keys for the HTTP API (shown once, stored hashed). */
 import type { Command } from 'commander';
-import type { CliContext, CommandGroup } from '../cli-context.ts';
-import type { Config } from '../config.ts';
-import { humanTime as human, isoTime as iso, printTable, withStore } from '../cli-store-commands.ts';
 import type { ApiKeyRecord } from '../store/index.ts';
+import type { CliContext, CommandGroup } from './context.ts';
+import { humanTime as human, isoTime as iso, printTable, withStore } from './store-helpers.ts';
 
 function toJson(key: ApiKeyRecord) {
   return { id: key.id, name: key.name, createdAt: iso(key.createdAt), lastUsedAt: iso(key.lastUsedAt), revokedAt: iso(key.revokedAt) };

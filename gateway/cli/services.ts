@@ -1,13 +1,13 @@
 /**
  * `voxgate service add|list|remove|rotate`: MQTT accounts for services such as Home
  * Assistant on the embedded broker (username = name, password = token, shown once). What a
- * service may publish and subscribe is the bridge's service ACL (service-acl.ts).
+ * service may publish and subscribe is the bridge's service ACL (gateway/bridge/service-acl.ts).
  */
 import type { Command } from 'commander';
-import { CliError, type CliContext, type CommandGroup } from '../cli-context.ts';
 import type { Config } from '../config.ts';
-import { isoTime as iso, withStore } from '../cli-store-commands.ts';
 import type { ServiceAccountRecord } from '../store/index.ts';
+import { CliError, type CliContext, type CommandGroup } from './context.ts';
+import { isoTime as iso, withStore } from './store-helpers.ts';
 
 function howToConnect(config: Config, name: string, token: string): string {
   if (config.mqttUrl) {

@@ -1,7 +1,7 @@
 /** `voxgate start`: run the gateway until SIGINT/SIGTERM, then stop it in order. */
 import type { Command } from 'commander';
-import type { CliContext, CommandGroup } from './cli-context.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import type { CliContext, CommandGroup } from './context.ts';
 
 export const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -65,7 +65,7 @@ export const registerStartCommand: CommandGroup = (program: Command, context: Cl
       const logger = createLogger(config.logLevel);
       // Loaded only here: the engines behind it (sherpa-onnx, the broker) are not needed
       // by `voxgate device …`, which should stay quick.
-      const { startGateway } = await import('./app.ts');
+      const { startGateway } = await import('../app.ts');
       const gateway = await startGateway(config, { logger });
       stopOnSignals(() => gateway.stop(), { logger });
     });

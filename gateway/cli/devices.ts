@@ -1,9 +1,9 @@
 /** `voxgate device add|list|remove|rotate-token`: manage the wearables allowed to connect. */
 import type { Command } from 'commander';
-import { CliError, type CliContext, type CommandGroup } from './cli-context.ts';
-import type { Config } from './config.ts';
-import { humanTime, isoTime, printTable, withStore } from './cli-store-commands.ts';
-import type { DeviceRecord } from './store/index.ts';
+import type { Config } from '../config.ts';
+import type { DeviceRecord } from '../store/index.ts';
+import { CliError, type CliContext, type CommandGroup } from './context.ts';
+import { humanTime, isoTime, printTable, withStore } from './store-helpers.ts';
 
 interface JsonFlag {
   json?: boolean;
