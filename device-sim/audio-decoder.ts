@@ -1,6 +1,6 @@
 /** The wearable's speaker path: reply packets (`opus` or `pcm16`, 16 or 24 kHz) → float32 samples. */
 import type { AudioFormat } from '../protocol/index.ts';
-import { int16ToFloat32, pcm16ToFloat32 } from '../gateway/audio/pcm16.ts';
+import { int16ToFloat32, pcm16ToFloat32 } from '../audio/pcm16.ts';
 import { OpusCodec } from './opus.ts';
 
 export interface ReplyDecoder {

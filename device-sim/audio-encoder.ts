@@ -3,7 +3,7 @@
  * one `opus` or `pcm16` packet per frame (PROTOCOL §2).
  */
 import { checkMicParams, MIC_SAMPLE_RATE, type AudioFormat } from '../protocol/index.ts';
-import { float32ToInt16, float32ToPcm16 } from '../gateway/audio/pcm16.ts';
+import { float32ToInt16, float32ToPcm16 } from '../audio/pcm16.ts';
 import { OpusCodec } from './opus.ts';
 
 export type MicCodec = AudioFormat;

@@ -23,7 +23,7 @@ export {
 } from './connection.ts';
 export { connectWebSocket, deviceWebSocketUrl, DEVICE_WS_PATH } from './ws-connection.ts';
 export { connectMqtt, LOST_WILL, MQTT_KEEPALIVE_S } from './mqtt-connection.ts';
-export { parseWav, downmix, encodeWavPcm16 as encodeWav, type DecodedWav } from '../gateway/audio/wav.ts';
+export { parseWav, downmix, encodeWavPcm16 as encodeWav, type DecodedWav } from '../audio/wav.ts';
 export { readMicWav, writeWav } from './wav.ts';
 export { resample } from './resample.ts';
 export {
@@ -31,7 +31,7 @@ export {
   int16ToFloat32 as pcm16ToFloat,
   int16ToPcm16Bytes as pcm16ToBytes,
   pcm16BytesToInt16 as bytesToPcm16,
-} from '../gateway/audio/pcm16.ts';
+} from '../audio/pcm16.ts';
 export { OpusCodec, type OpusRate } from './opus.ts';
 export {
   assertMicParams,

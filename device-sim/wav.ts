@@ -1,10 +1,10 @@
 /**
  * WAV files on disk for the simulator. The codec itself (parsing, downmixing, encoding) is
- * gateway/audio/wav.ts; this adds file I/O and turns any WAV into what a wearable's
+ * audio/wav.ts; this adds file I/O and turns any WAV into what a wearable's
  * microphone produces: mono 16 kHz.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { downmix, encodeWavPcm16, parseWav } from '../gateway/audio/wav.ts';
+import { downmix, encodeWavPcm16, parseWav } from '../audio/wav.ts';
 import { MIC_SAMPLE_RATE } from '../protocol/index.ts';
 import { resample } from './resample.ts';
 

@@ -8,7 +8,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { resample } from '../audio/resampler.ts';
+import { resample } from '../../audio/resampler.ts';
 import { CliError, type CliContext, type CommandGroup } from '../cli-context.ts';
 import type { Config } from '../config.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -19,7 +19,7 @@ import { resolveModelsDir } from './models/paths.ts';
 import { createProgressBar, formatBytes } from './models/progress-bar.ts';
 import { modelStatus, verifyModel } from './models/verify.ts';
 import { STT_SAMPLE_RATE } from './types.ts';
-import { decodeWav, encodeWavPcm16 } from '../audio/wav.ts';
+import { decodeWav, encodeWavPcm16 } from '../../audio/wav.ts';
 
 /** Push audio to the recognizer in pieces like a device would (100 ms), so streaming providers stream. */
 const TRANSCRIBE_CHUNK_SAMPLES = STT_SAMPLE_RATE / 10;

@@ -10,7 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { z } from 'zod';
 import type { EspeakSchema } from './speech-config.ts';
 import { ProviderError, type ProviderHealth, type SynthesisOptions, type SynthesizedAudio, type TtsProvider, type TtsVoice } from './types.ts';
-import { decodeWav } from '../audio/wav.ts';
+import { decodeWav } from '../../audio/wav.ts';
 
 export type EspeakSettings = z.infer<typeof EspeakSchema>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createOpusDecoder, createOpusEncoder, OpusPacketError, opusPacketDurationMs } from '../../gateway/audio/opus.ts';
-import { float32ToInt16, int16ToFloat32 } from '../../gateway/audio/pcm16.ts';
+import { createOpusDecoder, createOpusEncoder, OpusPacketError, opusPacketDurationMs } from '../../audio/opus.ts';
+import { float32ToInt16, int16ToFloat32 } from '../../audio/pcm16.ts';
 import { dominantFrequency, sine, snrDb } from './signal.ts';
 
 describe('opus', () => {

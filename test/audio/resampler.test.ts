@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getResampler, resample } from '../../gateway/audio/resampler.ts';
+import { getResampler, resample } from '../../audio/resampler.ts';
 import { rms, sine, toneAmplitude } from './signal.ts';
 
 describe('resampler', () => {
