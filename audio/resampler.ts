@@ -34,11 +34,17 @@ const TRANSFER_BUFFER_SAMPLES = 1_008_000;
 const TRANSFER_MARGIN_SAMPLES = 64;
 /** …each converted with this much extra input on both sides, cut off again, so the sinc filter sees real neighbours. */
 const PIECE_OVERLAP_SAMPLES = 4_096;
+/**
+ * The simple API sometimes stops one sample short of round(n × to / from) (e.g. 1 s at 22050 Hz →
+ * 15,999 samples at 16 kHz). Past the clip's end it reads zeros anyway, so the input gets zeros
+ * worth this many output samples appended, which changes no sample, and the result is cut to length.
+ */
+const PAD_OUTPUT_SAMPLES = 4;
 
 export interface Resampler {
   readonly fromRate: number;
   readonly toRate: number;
-  /** Converts one whole clip (mono float32 in [-1, 1]); the result has ≈ length × toRate / fromRate samples. */
+  /** Converts one whole clip (mono float32 in [-1, 1]) of any length into exactly round(length × toRate / fromRate) samples. */
   resample(samples: Float32Array): Float32Array;
 }
 
@@ -62,13 +68,17 @@ export async function getResampler(fromRate: number, toRate: number): Promise<Re
   }
   const src = await converter;
   const maxInput = maxCallInput(fromRate, toRate);
+  const padInput = Math.ceil((PAD_OUTPUT_SAMPLES * fromRate) / toRate);
   return {
     fromRate,
     toRate,
     resample(samples) {
       if (samples.length === 0) return new Float32Array(0);
-      if (samples.length <= maxInput) return src.simple(samples);
-      return resampleInPieces(src, samples, fromRate, toRate, maxInput);
+      const length = Math.round((samples.length * toRate) / fromRate);
+      const padded = new Float32Array(samples.length + padInput);
+      padded.set(samples);
+      const converted = padded.length <= maxInput ? src.simple(padded) : resampleInPieces(src, padded, fromRate, toRate, maxInput);
+      return converted.slice(0, length);
     },
   };
 }
