@@ -25,14 +25,14 @@ export { connectWebSocket, deviceWebSocketUrl, DEVICE_WS_PATH } from './ws-conne
 export { connectMqtt, LOST_WILL, MQTT_KEEPALIVE_S } from './mqtt-connection.ts';
 export { parseWav, downmix, encodeWavPcm16 as encodeWav, type DecodedWav } from '../audio/wav.ts';
 export { readMicWav, writeWav } from './wav.ts';
-export { resample } from './resample.ts';
+export { resample } from '../audio/resampler.ts';
 export {
   float32ToInt16 as floatToPcm16,
   int16ToFloat32 as pcm16ToFloat,
   int16ToPcm16Bytes as pcm16ToBytes,
   pcm16BytesToInt16 as bytesToPcm16,
 } from '../audio/pcm16.ts';
-export { OpusCodec, type OpusRate } from './opus.ts';
+export { OpusCodec, type OpusSampleRate as OpusRate } from '../audio/opus.ts';
 export {
   assertMicParams,
   createMicEncoder,

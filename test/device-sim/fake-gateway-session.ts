@@ -14,7 +14,7 @@ import {
   type GatewayAudioParams,
   type GatewayMessage,
 } from '../../protocol/index.ts';
-import { OpusCodec } from '../../device-sim/opus.ts';
+import { OpusCodec } from '../../audio/opus.ts';
 import { int16ToPcm16Bytes } from '../../audio/pcm16.ts';
 
 export interface FakeScript {
