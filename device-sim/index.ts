@@ -1,5 +1,6 @@
 /** The device simulator as a library: end-to-end tests and the load generator import from here. */
-export { SimDevice, type SimDeviceEvents, type SimDeviceOptions, type TalkOptions } from './sim-device.ts';
+export { SimDevice, type SimDeviceEvents } from './sim-device.ts';
+export type { SimDeviceOptions, TalkOptions } from './sim-device-options.ts';
 export {
   summarizeTurn,
   type ProtocolIssue,
