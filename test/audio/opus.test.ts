@@ -40,6 +40,18 @@ describe('opus', () => {
     expect(() => dec.decode(Uint8Array.from([0x01, 0x05, 0x00, 0x07]))).toThrow(OpusPacketError); // code 1: 3-byte payload cannot split into 2 equal frames (libopus refuses)
   });
 
+  it('refuses to work once closed, and closes idempotently', () => {
+    const enc = createOpusEncoder(16000);
+    const dec = createOpusDecoder(16000);
+    const packet = enc.encode(new Int16Array(320));
+    expect(dec.decode(packet)).toHaveLength(320);
+    enc.close();
+    dec.close();
+    enc.close();
+    expect(() => enc.encode(new Int16Array(320))).toThrow(/encoder is closed/);
+    expect(() => dec.decode(packet)).toThrow(/decoder is closed/);
+  });
+
   it('reads packet durations from the table of contents', () => {
     expect(opusPacketDurationMs(Uint8Array.from([0x08 | 0]))).toBe(20); // SILK NB 20 ms, one frame
     expect(opusPacketDurationMs(Uint8Array.from([(3 << 3) | 1]))).toBe(120); // SILK 60 ms × 2
