@@ -1,7 +1,7 @@
 /** The wearable's speaker path: reply packets (`opus` or `pcm16`, 16 or 24 kHz) → float32 samples. */
 import type { AudioFormat } from '../protocol/index.ts';
-import { int16ToFloat32, pcm16ToFloat32 } from '../gateway/audio/pcm16.ts';
-import { OpusCodec } from './opus.ts';
+import { createOpusDecoder } from '../audio/opus.ts';
+import { concatFloat32, int16ToFloat32, pcm16ToFloat32 } from '../audio/pcm16.ts';
 
 export interface ReplyDecoder {
   readonly format: AudioFormat;
@@ -15,7 +15,7 @@ export function createReplyDecoder(format: AudioFormat, sampleRate: number): Rep
   if (format === 'pcm16') {
     return { format, sampleRate, decode: (packet) => pcm16ToFloat32(packet), close: () => {} };
   }
-  const opus = new OpusCodec(sampleRate);
+  const opus = createOpusDecoder(sampleRate);
   return { format, sampleRate, decode: (packet) => int16ToFloat32(opus.decode(packet)), close: () => opus.close() };
 }
 
@@ -34,12 +34,6 @@ export class AudioAccumulator {
   }
 
   join(): Float32Array {
-    const out = new Float32Array(this.total);
-    let at = 0;
-    for (const chunk of this.chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
+    return concatFloat32(this.chunks);
   }
 }

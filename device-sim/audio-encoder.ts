@@ -3,8 +3,8 @@
  * one `opus` or `pcm16` packet per frame (PROTOCOL §2).
  */
 import { checkMicParams, MIC_SAMPLE_RATE, type AudioFormat } from '../protocol/index.ts';
-import { float32ToInt16, float32ToPcm16 } from '../gateway/audio/pcm16.ts';
-import { OpusCodec } from './opus.ts';
+import { createOpusEncoder } from '../audio/opus.ts';
+import { chunkSamples, float32ToInt16, float32ToPcm16 } from '../audio/pcm16.ts';
 
 export type MicCodec = AudioFormat;
 
@@ -23,19 +23,7 @@ export function micFrameCount(sampleCount: number, frameMs: number): number {
 
 /** Splits audio into frames; the last one is padded with silence to full length, as firmware does. */
 export function splitFrames(samples: Float32Array, frameMs: number): Float32Array[] {
-  const size = micFrameSamples(frameMs);
-  const frames: Float32Array[] = [];
-  for (let start = 0; start < samples.length; start += size) {
-    const end = start + size;
-    if (end <= samples.length) {
-      frames.push(samples.subarray(start, end));
-    } else {
-      const last = new Float32Array(size);
-      last.set(samples.subarray(start));
-      frames.push(last);
-    }
-  }
-  return frames;
+  return chunkSamples(samples, micFrameSamples(frameMs));
 }
 
 /** Throws a readable error when the protocol does not allow this codec/frame combination. */
@@ -67,7 +55,7 @@ export function createMicEncoder(codec: MicCodec, frameMs: number): MicEncoder {
       close: () => {},
     };
   }
-  const opus = new OpusCodec(MIC_SAMPLE_RATE, { bitrate: MIC_OPUS_BITRATE });
+  const opus = createOpusEncoder(MIC_SAMPLE_RATE, { bitrate: MIC_OPUS_BITRATE });
   return {
     codec,
     frameMs,

@@ -1,5 +1,6 @@
 /** The device simulator as a library: end-to-end tests and the load generator import from here. */
-export { SimDevice, type SimDeviceEvents, type SimDeviceOptions, type TalkOptions } from './sim-device.ts';
+export { SimDevice, type SimDeviceEvents } from './sim-device.ts';
+export type { SimDeviceOptions, TalkOptions } from './sim-device-options.ts';
 export {
   summarizeTurn,
   type ProtocolIssue,
@@ -23,16 +24,16 @@ export {
 } from './connection.ts';
 export { connectWebSocket, deviceWebSocketUrl, DEVICE_WS_PATH } from './ws-connection.ts';
 export { connectMqtt, LOST_WILL, MQTT_KEEPALIVE_S } from './mqtt-connection.ts';
-export { parseWav, downmix, encodeWavPcm16 as encodeWav, type DecodedWav } from '../gateway/audio/wav.ts';
+export { parseWav, downmix, encodeWavPcm16 as encodeWav, type DecodedWav } from '../audio/wav.ts';
 export { readMicWav, writeWav } from './wav.ts';
-export { resample } from './resample.ts';
+export { resample } from '../audio/resampler.ts';
 export {
   float32ToInt16 as floatToPcm16,
   int16ToFloat32 as pcm16ToFloat,
   int16ToPcm16Bytes as pcm16ToBytes,
   pcm16BytesToInt16 as bytesToPcm16,
-} from '../gateway/audio/pcm16.ts';
-export { OpusCodec, type OpusRate } from './opus.ts';
+} from '../audio/pcm16.ts';
+export { OpusCodec, type OpusSampleRate as OpusRate } from '../audio/opus.ts';
 export {
   assertMicParams,
   createMicEncoder,

@@ -7,65 +7,31 @@
  */
 import { EventEmitter } from 'node:events';
 import {
-  createTopics,
-  DEFAULT_TOPIC_PREFIX,
-  isValidDeviceId,
-  MIC_SAMPLE_RATE,
   parseGatewayMessage,
-  PROTOCOL_VERSION,
-  REPLY_SAMPLE_RATES,
   type ButtonEvent,
   type DeviceMessage,
   type ErrorCode,
   type GatewayHello,
   type GatewayMessage,
-  type ReplySampleRate,
   type StatusMessage,
 } from '../protocol/index.ts';
-import { assertMicParams, createMicEncoder, splitFrames, type EncodedMic, type MicCodec } from './audio-encoder.ts';
+import { createMicEncoder, splitFrames, type EncodedMic, type MicCodec } from './audio-encoder.ts';
 import type { ConnectionHandlers, DeviceConnection, ReplyFrameHeader, SimTransport } from './connection.ts';
 import { connectMqtt } from './mqtt-connection.ts';
 import { paceFrames } from './pacer.ts';
-import { resolveTimeouts, type SimTimeouts } from './timeouts.ts';
+import { PendingReplies } from './pending-replies.ts';
+import {
+  deviceHello,
+  helloMismatches,
+  resolveDeviceSetup,
+  type DeviceSetup,
+  type SimDeviceOptions,
+  type TalkOptions,
+} from './sim-device-options.ts';
+import type { SimTimeouts } from './timeouts.ts';
 import { TurnCollector } from './turn-collector.ts';
 import type { ProtocolIssue, ProtocolIssueKind, TurnResult } from './turn-result.ts';
 import { connectWebSocket } from './ws-connection.ts';
-
-export interface SimDeviceOptions {
-  transport: SimTransport;
-  /** ws://host:port (the /v1/device path is added when absent) or mqtt://host:port. */
-  url: string;
-  deviceId: string;
-  token: string;
-  /** MQTT topic prefix; default `voxgate`. */
-  prefix?: string;
-  /** Microphone codec; default `opus`. */
-  codec?: MicCodec;
-  /** Microphone frame duration; default 60 ms. */
-  frameMs?: number;
-  /** Reply codec asked for in hello; default: the microphone codec. */
-  replyFormat?: MicCodec;
-  /** Reply sample rate asked for in hello; default 16000. */
-  replyRate?: ReplySampleRate;
-  /** hello.features; default `{ partial_stt: true }`. */
-  features?: Record<string, unknown>;
-  timeouts?: Partial<SimTimeouts>;
-  /** Id of the first turn (then +1 per turn, wrapping at 2^32); default 1. */
-  firstTurn?: number;
-}
-
-export interface TalkOptions {
-  /** 1 = real time (default); N streams N times faster (the gateway rate-limits above 2). */
-  speed?: number;
-  /** `manual` (default): the turn ends at `listen stop`; `auto`: the gateway's VAD may end it first. */
-  mode?: 'manual' | 'auto';
-  /** Sends `abort` this long after the first reply audio packet (barge-in). */
-  abortAfterMs?: number;
-  /** Codec of this turn's packets; default the hello codec. A different one tests the gateway's `unsupported_audio`. */
-  codec?: MicCodec;
-  /** Frame duration of this turn; default the hello one. */
-  frameMs?: number;
-}
 
 export interface SimDeviceEvents {
   /** Every valid gateway message, after the device has processed it. */
@@ -83,12 +49,6 @@ export interface SimDeviceEvents {
 
 type DeviceState = 'new' | 'connecting' | 'ready' | 'closed';
 
-interface Pending<T> {
-  resolve(value: T): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
-}
-
 const now = () => performance.now();
 
 export class SimDevice extends EventEmitter<SimDeviceEvents> {
@@ -98,35 +58,29 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
   readonly frameMs: number;
   /** Every protocol issue since construction; the CLI fails when this is not empty. */
   readonly issues: ProtocolIssue[] = [];
-  private readonly options: SimDeviceOptions;
+  private readonly setup: DeviceSetup;
   private readonly timeouts: SimTimeouts;
   private state: DeviceState = 'new';
   private closing: Promise<void> | undefined;
   private connection: DeviceConnection | undefined;
   private hello: GatewayHello | undefined;
-  private helloWaiter: Pending<GatewayHello> | undefined;
+  private readonly pending = new PendingReplies(now);
   private activeTurn: TurnCollector | undefined;
   private lastTurn: number | undefined;
   private nextTurnId: number;
   private nextPingId = 1;
-  private readonly pings = new Map<number, Pending<number> & { sentAt: number }>();
-  private readonly waiters = new Set<Pending<GatewayMessage> & { match(m: GatewayMessage): boolean }>();
   private strayAudio = 0;
 
+  /** Throws RangeError on options no gateway would accept (checked before any connection). */
   constructor(options: SimDeviceOptions) {
     super();
-    if (!isValidDeviceId(options.deviceId)) throw new RangeError(`invalid device id ${JSON.stringify(options.deviceId)}`);
-    this.options = options;
-    this.deviceId = options.deviceId;
-    this.transport = options.transport;
-    this.codec = options.codec ?? 'opus';
-    this.frameMs = options.frameMs ?? 60;
-    assertMicParams(this.codec, this.frameMs);
-    const replyRate = options.replyRate ?? 16000;
-    if (!(REPLY_SAMPLE_RATES as readonly number[]).includes(replyRate)) throw new RangeError(`reply rate ${replyRate} is not 16000 or 24000`);
-    createTopics(options.prefix); // throws on an invalid prefix before any connection
-    this.timeouts = resolveTimeouts(options.timeouts);
-    this.nextTurnId = (options.firstTurn ?? 1) >>> 0;
+    this.setup = resolveDeviceSetup(options);
+    this.deviceId = this.setup.deviceId;
+    this.transport = this.setup.transport;
+    this.codec = this.setup.codec;
+    this.frameMs = this.setup.frameMs;
+    this.timeouts = this.setup.timeouts;
+    this.nextTurnId = this.setup.firstTurn;
   }
 
   get sessionId(): string | undefined {
@@ -152,10 +106,10 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     try {
       this.connection = await connect(
         {
-          url: this.options.url,
+          url: this.setup.url,
           deviceId: this.deviceId,
-          token: this.options.token,
-          prefix: this.options.prefix ?? DEFAULT_TOPIC_PREFIX,
+          token: this.setup.token,
+          prefix: this.setup.prefix,
           connectTimeoutMs: this.timeouts.connectMs,
           closeTimeoutMs: this.timeouts.closeMs,
         },
@@ -166,23 +120,9 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       this.recordIssue('connection', (error as Error).message);
       throw error;
     }
-    const hello = new Promise<GatewayHello>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.helloWaiter = undefined;
-        this.recordIssue('timeout', `no hello from the gateway within ${this.timeouts.helloMs} ms`);
-        reject(new Error(`no hello from the gateway within ${this.timeouts.helloMs} ms`));
-      }, this.timeouts.helloMs);
-      this.helloWaiter = { resolve, reject, timer };
-    });
+    const hello = this.pending.expectHello(this.timeouts.helloMs, (message) => this.recordIssue('timeout', message));
     try {
-      await this.send({
-        type: 'hello',
-        version: PROTOCOL_VERSION,
-        transport: this.transport,
-        features: this.options.features ?? { partial_stt: true },
-        audio_params: { format: this.codec, sample_rate: MIC_SAMPLE_RATE, channels: 1, frame_duration: this.frameMs },
-        reply_audio: { format: this.options.replyFormat ?? this.codec, sample_rate: this.options.replyRate ?? 16000 },
-      });
+      await this.send(deviceHello(this.setup));
       const answer = await hello;
       this.state = 'ready';
       return answer;
@@ -268,18 +208,12 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
   /** Round trip to the gateway in ms. */
   async ping(): Promise<number> {
     const id = this.nextPingId++;
-    const pong = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pings.delete(id);
-        this.recordIssue('timeout', `no pong ${id} within ${this.timeouts.pongMs} ms`);
-        reject(new Error(`no pong within ${this.timeouts.pongMs} ms`));
-      }, this.timeouts.pongMs);
-      this.pings.set(id, { resolve, reject, timer, sentAt: now() });
-    });
+    const pongMs = this.timeouts.pongMs;
+    const pong = this.pending.expectPong(id, pongMs, () => this.recordIssue('timeout', `no pong ${id} within ${pongMs} ms`));
     try {
       await this.send({ type: 'ping', id });
     } catch (error) {
-      this.settlePing(id, error as Error);
+      this.pending.settlePing(id, error as Error);
     }
     return pong;
   }
@@ -287,15 +221,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
   /** Resolves with the next gateway message that matches (for tests that watch the flow). */
   waitForMessage(match: (message: GatewayMessage) => boolean, timeoutMs = this.timeouts.replyStartMs): Promise<GatewayMessage> {
     if (this.state === 'closed') return Promise.reject(new Error('device is closed'));
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        match,
-        resolve: (message: GatewayMessage) => (clearTimeout(waiter.timer), this.waiters.delete(waiter), resolve(message)),
-        reject: (error: Error) => (clearTimeout(waiter.timer), this.waiters.delete(waiter), reject(error)),
-        timer: setTimeout(() => waiter.reject(new Error(`no matching message within ${timeoutMs} ms`)), timeoutMs),
-      };
-      this.waiters.add(waiter);
-    });
+    return this.pending.waitFor(match, timeoutMs);
   }
 
   /** Says goodbye and closes; idempotent. Ends a turn in progress as `disconnected`. */
@@ -344,7 +270,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
         this.receiveHello(message);
         break;
       case 'pong':
-        if (typeof message.id === 'number') this.settlePing(message.id);
+        if (typeof message.id === 'number') this.pending.settlePing(message.id);
         break;
       case 'error':
         this.recordIssue('gateway_error', `${message.code}: ${message.message}`, message.turn, message.code);
@@ -352,33 +278,15 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
       default:
         this.activeTurn?.onMessage(message);
     }
-    for (const waiter of [...this.waiters]) if (waiter.match(message)) waiter.resolve(message);
+    this.pending.offer(message);
     this.emit('message', message);
   }
 
   private receiveHello(hello: GatewayHello): void {
-    const waiter = this.helloWaiter;
-    if (!waiter) return this.recordIssue('unexpected', 'hello from the gateway when none was awaited');
-    this.helloWaiter = undefined;
-    clearTimeout(waiter.timer);
+    if (!this.pending.awaitingHello) return this.recordIssue('unexpected', 'hello from the gateway when none was awaited');
     this.hello = hello;
-    const askedFormat = this.options.replyFormat ?? this.codec;
-    const askedRate = this.options.replyRate ?? 16000;
-    const { format, sample_rate } = hello.audio_params;
-    if (format !== askedFormat || sample_rate !== askedRate) {
-      this.recordIssue('unexpected', `gateway will send ${format} ${sample_rate} Hz, device asked for ${askedFormat} ${askedRate} Hz`);
-    }
-    if (hello.transport !== this.transport) this.recordIssue('unexpected', `gateway hello says transport ${hello.transport}`);
-    waiter.resolve(hello);
-  }
-
-  private settlePing(id: number, error?: Error): void {
-    const ping = this.pings.get(id);
-    if (!ping) return;
-    this.pings.delete(id);
-    clearTimeout(ping.timer);
-    if (error) ping.reject(error);
-    else ping.resolve(now() - ping.sentAt);
+    for (const mismatch of helloMismatches(this.setup, hello)) this.recordIssue('unexpected', mismatch);
+    this.pending.resolveHello(hello);
   }
 
   private recordIssue(kind: ProtocolIssueKind, message: string, turn?: number, code?: ErrorCode): void {
@@ -450,13 +358,7 @@ export class SimDevice extends EventEmitter<SimDeviceEvents> {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.activeTurn?.abandon();
-    if (this.helloWaiter) {
-      clearTimeout(this.helloWaiter.timer);
-      this.helloWaiter.reject(new Error(`connection ended before hello: ${reason}`));
-      this.helloWaiter = undefined;
-    }
-    for (const id of [...this.pings.keys()]) this.settlePing(id, new Error(`connection ended: ${reason}`));
-    for (const waiter of [...this.waiters]) waiter.reject(new Error(`connection ended: ${reason}`));
+    this.pending.rejectAll(reason);
     this.emit('close', reason);
   }
 }

@@ -1,17 +1,17 @@
 /**
  * WAV files on disk for the simulator. The codec itself (parsing, downmixing, encoding) is
- * gateway/audio/wav.ts; this adds file I/O and turns any WAV into what a wearable's
+ * audio/wav.ts; this adds file I/O and turns any WAV into what a wearable's
  * microphone produces: mono 16 kHz.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { downmix, encodeWavPcm16, parseWav } from '../gateway/audio/wav.ts';
+import { resample } from '../audio/resampler.ts';
+import { decodeWav, encodeWavPcm16 } from '../audio/wav.ts';
 import { MIC_SAMPLE_RATE } from '../protocol/index.ts';
-import { resample } from './resample.ts';
 
-/** Any PCM WAV → what the wearable's microphone would produce: mono float32 at 16 kHz. */
+/** Any PCM WAV, of any length → what the wearable's microphone would produce: mono float32 at 16 kHz. */
 export async function readMicWav(path: string): Promise<Float32Array> {
-  const wav = parseWav(await readFile(path));
-  return resample(downmix(wav.channels), wav.sampleRate, MIC_SAMPLE_RATE);
+  const wav = decodeWav(await readFile(path));
+  return resample(wav.samples, wav.sampleRate, MIC_SAMPLE_RATE);
 }
 
 /** Writes mono 16-bit PCM WAV (the reply audio a device would play). */

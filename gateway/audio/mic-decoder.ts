@@ -4,8 +4,8 @@
  * decoded throws ProtocolError `unsupported_audio`, which the session reports once per turn.
  */
 import { MIC_SAMPLE_RATE, ProtocolError, type AudioFormat } from '../../protocol/index.ts';
-import { createOpusDecoder, opusPacketDurationMs } from './opus.ts';
-import { int16ToFloat32, msForSamples, pcm16ToFloat32, PCM16_BYTES_PER_SAMPLE } from './pcm16.ts';
+import { createOpusDecoder, opusPacketDurationMs } from '../../audio/opus.ts';
+import { int16ToFloat32, msForSamples, pcm16ToFloat32, PCM16_BYTES_PER_SAMPLE } from '../../audio/pcm16.ts';
 
 export interface MicDecoder {
   readonly format: AudioFormat;

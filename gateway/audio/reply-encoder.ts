@@ -5,9 +5,9 @@
  */
 import type { GatewayAudioParams } from '../../protocol/index.ts';
 import type { SynthesizedAudio } from '../speech/types.ts';
-import { createOpusEncoder, type OpusEncoder } from './opus.ts';
-import { chunkSamples, float32ToInt16, float32ToPcm16, samplesForMs } from './pcm16.ts';
-import { getResampler } from './resampler.ts';
+import { createOpusEncoder, type OpusEncoder } from '../../audio/opus.ts';
+import { chunkSamples, float32ToInt16, float32ToPcm16, samplesForMs } from '../../audio/pcm16.ts';
+import { getResampler } from '../../audio/resampler.ts';
 
 export interface ReplyEncoder {
   readonly params: GatewayAudioParams;

@@ -7,8 +7,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { resample } from '../audio/resampler.ts';
-import { decodeWav, encodeWavPcm16 } from '../audio/wav.ts';
+import { resample } from '../../audio/resampler.ts';
+import { decodeWav, encodeWavPcm16 } from '../../audio/wav.ts';
 import type { Config } from '../config.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { createSttEngine, createTtsEngine } from '../speech/engines.ts';

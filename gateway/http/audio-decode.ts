@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pcm16ToFloat32 } from '../audio/pcm16.ts';
-import { getResampler } from '../audio/resampler.ts';
+import { pcm16ToFloat32 } from '../../audio/pcm16.ts';
+import { getResampler } from '../../audio/resampler.ts';
 import { STT_SAMPLE_RATE } from '../speech/types.ts';
-import { decodeWav, WavError } from '../audio/wav.ts';
+import { decodeWav, WavError } from '../../audio/wav.ts';
 import { HttpError } from './http-errors.ts';
 
 export type ConverterName = 'ffmpeg' | 'sox';

@@ -8,9 +8,9 @@
  *        (OpenAI's pcm), streamed sentence by sentence. No response_format: wav.
  */
 import type { Logger } from '../logger.ts';
-import { getResampler } from '../audio/resampler.ts';
+import { getResampler } from '../../audio/resampler.ts';
 import type { TtsProvider } from '../speech/types.ts';
-import { encodeWavPcm16, pcm16Bytes } from '../audio/wav.ts';
+import { encodeWavPcm16, pcm16Bytes } from '../../audio/wav.ts';
 import { requestSignal, type ApiGuard } from './api-guard.ts';
 import type { HttpConfig } from './http-config.ts';
 import { HttpError } from './http-errors.ts';

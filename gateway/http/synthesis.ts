@@ -4,8 +4,8 @@
  * sentence while later ones are still being made. All audio of one request is brought to
  * the rate of its first sentence (a fallback voice may speak at another rate).
  */
-import { concatFloat32 } from '../audio/pcm16.ts';
-import { getResampler } from '../audio/resampler.ts';
+import { concatFloat32 } from '../../audio/pcm16.ts';
+import { getResampler } from '../../audio/resampler.ts';
 import { splitSentences } from '../brain/sentence-splitter.ts';
 import { ProviderError } from '../providers.ts';
 import type { TtsProvider } from '../speech/types.ts';

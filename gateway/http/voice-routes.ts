@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../logger.ts';
 import type { TtsProvider } from '../speech/types.ts';
-import { encodeWavPcm16, pcm16Bytes, streamingWavHeader } from '../audio/wav.ts';
+import { encodeWavPcm16, pcm16Bytes, streamingWavHeader } from '../../audio/wav.ts';
 import { requestSignal, type ApiGuard } from './api-guard.ts';
 import type { HttpConfig } from './http-config.ts';
 import { HttpError } from './http-errors.ts';

@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import type { EspeakSchema } from './speech-config.ts';
 import { ProviderError, type ProviderHealth } from '../providers.ts';
 import type { SynthesisOptions, SynthesizedAudio, TtsProvider, TtsVoice } from './types.ts';
-import { decodeWav } from '../audio/wav.ts';
+import { decodeWav } from '../../audio/wav.ts';
 
 export type EspeakSettings = z.infer<typeof EspeakSchema>;
 

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { WhisperSchema } from './speech-config.ts';
 import { ProviderError, type ProviderHealth } from '../providers.ts';
 import { STT_SAMPLE_RATE, type SttProvider, type SttStream, type SttStreamOptions } from './types.ts';
-import { encodeWavPcm16 } from '../audio/wav.ts';
+import { encodeWavPcm16 } from '../../audio/wav.ts';
 
 /** Whisper's upload limit is 25 MB on the free tier; 16-bit 16 kHz is 32 kB/s, so cap turns well below. */
 export const MAX_WHISPER_UPLOAD_SECONDS = 300;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../protocol/index.ts';
 import { createMicDecoder } from '../../gateway/audio/mic-decoder.ts';
-import { createOpusDecoder, createOpusEncoder } from '../../gateway/audio/opus.ts';
-import { float32ToInt16, int16ToFloat32, int16ToPcm16Bytes, pcm16ToFloat32 } from '../../gateway/audio/pcm16.ts';
+import { createOpusDecoder, createOpusEncoder } from '../../audio/opus.ts';
+import { float32ToInt16, int16ToFloat32, int16ToPcm16Bytes, pcm16ToFloat32 } from '../../audio/pcm16.ts';
 import { createReplyEncoder } from '../../gateway/audio/reply-encoder.ts';
 import { dominantFrequency, rms, sine, snrDb } from './signal.ts';
 import { readWavPcm16, SPEECH_60S_WAV } from './wav.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createOpusDecoder, createOpusEncoder, OpusPacketError, opusPacketDurationMs } from '../../gateway/audio/opus.ts';
-import { float32ToInt16, int16ToFloat32 } from '../../gateway/audio/pcm16.ts';
+import { createOpusDecoder, createOpusEncoder, OpusPacketError, opusPacketDurationMs } from '../../audio/opus.ts';
+import { float32ToInt16, int16ToFloat32 } from '../../audio/pcm16.ts';
 import { dominantFrequency, sine, snrDb } from './signal.ts';
 
 describe('opus', () => {
@@ -38,6 +38,18 @@ describe('opus', () => {
     expect(() => dec.decode(Uint8Array.from([0x03, 0x00]))).toThrow(OpusPacketError); // code 3, zero frames
     expect(() => dec.decode(Uint8Array.from([0xff, 0xff, 0x01]))).toThrow(OpusPacketError); // 63 × 20 ms > 120 ms
     expect(() => dec.decode(Uint8Array.from([0x01, 0x05, 0x00, 0x07]))).toThrow(OpusPacketError); // code 1: 3-byte payload cannot split into 2 equal frames (libopus refuses)
+  });
+
+  it('refuses to work once closed, and closes idempotently', () => {
+    const enc = createOpusEncoder(16000);
+    const dec = createOpusDecoder(16000);
+    const packet = enc.encode(new Int16Array(320));
+    expect(dec.decode(packet)).toHaveLength(320);
+    enc.close();
+    dec.close();
+    enc.close();
+    expect(() => enc.encode(new Int16Array(320))).toThrow(/encoder is closed/);
+    expect(() => dec.decode(packet)).toThrow(/decoder is closed/);
   });
 
   it('reads packet durations from the table of contents', () => {

@@ -8,7 +8,7 @@ import {
   int16ToPcm16Bytes,
   pcm16BytesToInt16,
   pcm16ToFloat32,
-} from '../../gateway/audio/pcm16.ts';
+} from '../../audio/pcm16.ts';
 
 describe('pcm16', () => {
   it('decodes little-endian int16 with the exact 1/32768 scale', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getResampler, resample } from '../../gateway/audio/resampler.ts';
+import { getResampler, resample } from '../../audio/resampler.ts';
 import { rms, sine, toneAmplitude } from './signal.ts';
 
 describe('resampler', () => {
@@ -42,5 +42,29 @@ describe('resampler', () => {
     for (let i = 24000; i < out.length - 24000; i++) worst = Math.max(worst, Math.abs(out[i + 1]! - 2 * out[i]! + out[i - 1]!));
     expect(worst).toBeLessThan(0.002);
     await expect(resample(new Float32Array(10), 0, 16000)).rejects.toThrow(RangeError);
+  });
+
+  // libsamplerate-js's own path for calls over its 1,008,000-sample buffers truncates (16 kHz → 48 kHz:
+  // 24 s came back as 4,860 samples, 60 s as the right length of garbage), so the resampler never makes one.
+  it.each([
+    [22050, 16000],
+    [16000, 24000],
+    [48000, 16000],
+    [16000, 48000],
+    [44100, 16000],
+  ])('converts a 60 s clip from %i Hz to %i Hz whole: exactly round(n × to / from) samples, every one right', async (from, to) => {
+    const tone = (rate: number, i: number) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / rate);
+    const source = new Float32Array(60 * from);
+    for (let i = 0; i < source.length; i++) source[i] = tone(from, i);
+    const out = await resample(source, from, to);
+    expect(out.length).toBe(Math.round((source.length * to) / from));
+    // the last second is still the 1 kHz tone at full amplitude (short of the filter's ringing at the very end)
+    const lastSecond = [out.length - to, out.length - Math.round(to / 20)] as const;
+    expect(toneAmplitude(out, 1000, to, ...lastSecond)).toBeCloseTo(0.5, 2);
+    expect(toneAmplitude(out, 1100, to, ...lastSecond)).toBeLessThan(0.01);
+    // and every sample sits where the ideal tone at the new rate puts it: none dropped, repeated or garbled
+    let worst = 0;
+    for (let i = to / 20; i < out.length - to / 20; i++) worst = Math.max(worst, Math.abs(out[i]! - tone(to, i)));
+    expect(worst).toBeLessThan(0.001);
   });
 });

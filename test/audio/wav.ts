@@ -1,8 +1,8 @@
 /** Reads the 16-bit PCM WAV fixtures under ../shared/audio (tests and benchmarks only). */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { float32ToInt16 } from '../../gateway/audio/pcm16.ts';
-import { parseWav } from '../../gateway/audio/wav.ts';
+import { float32ToInt16 } from '../../audio/pcm16.ts';
+import { parseWav } from '../../audio/wav.ts';
 import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
 
 export { SPEECH_60S_WAV } from '../helpers/shared-paths.ts';

@@ -97,7 +97,7 @@ describe('opus', () => {
     decoder.close();
   });
 
-  it('keeps working with hundreds of codecs alive in one process (opusscript heap growth)', () => {
+  it('keeps working with hundreds of codecs alive in one process', () => {
     const codecs = Array.from({ length: 600 }, () => new OpusCodec(16000));
     const frame = new Int16Array(960);
     for (let i = 0; i < frame.length; i++) frame[i] = Math.round(6000 * Math.sin((2 * Math.PI * 300 * i) / 16000));

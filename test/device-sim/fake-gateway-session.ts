@@ -14,8 +14,8 @@ import {
   type GatewayAudioParams,
   type GatewayMessage,
 } from '../../protocol/index.ts';
-import { OpusCodec } from '../../device-sim/opus.ts';
-import { int16ToPcm16Bytes } from '../../gateway/audio/pcm16.ts';
+import { OpusCodec } from '../../audio/opus.ts';
+import { int16ToPcm16Bytes } from '../../audio/pcm16.ts';
 
 export interface FakeScript {
   partials: string[];

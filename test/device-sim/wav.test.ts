@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { downmix, encodeWav, parseWav, readMicWav, resample, writeWav } from '../../device-sim/index.ts';
 import { SHARED_AUDIO_DIR } from '../helpers/shared-paths.ts';
+import { toneAmplitude } from '../audio/signal.ts';
 
 const AUDIO = SHARED_AUDIO_DIR;
 const WAV_16K = `${AUDIO}/tts-samples/mms-eng.wav`; // 133632 samples, mono 16-bit, 16 kHz
@@ -55,6 +56,20 @@ describe('WAV reading', () => {
     const peak = samples.reduce((max, v) => Math.max(max, Math.abs(v)), 0);
     expect(peak).toBeGreaterThan(0.1); // speech, not silence
     expect(peak).toBeLessThanOrEqual(1.05);
+  });
+
+  it('reads a 60 s file whole: the resampled clip keeps its length and its last second', async () => {
+    // The simulator's old resampler lost the end of clips over libsamplerate-js's 1,008,000-sample buffer.
+    const from = 22050;
+    const tone = new Float32Array(60 * from);
+    for (let i = 0; i < tone.length; i++) tone[i] = 0.5 * Math.sin((2 * Math.PI * 1000 * i) / from);
+    const file = path.join(tmp, 'tone-60s-22k.wav');
+    await writeWav(file, tone, from);
+    const samples = await readMicWav(file);
+    expect(samples.length).toBe(60 * 16000);
+    const lastSecond = [samples.length - 16000, samples.length - 800] as const;
+    expect(toneAmplitude(samples, 1000, 16000, ...lastSecond)).toBeCloseTo(0.5, 2);
+    expect(zeroCrossings(samples.subarray(...lastSecond))).toBeGreaterThanOrEqual(1898); // 1 kHz over 0.95 s: 1900
   });
 
   it('keeps a tone at its pitch when resampling 22050 → 16000', async () => {

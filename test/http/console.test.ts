@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeWavPcm16 } from '../../gateway/audio/wav.ts';
+import { encodeWavPcm16 } from '../../audio/wav.ts';
 import { rms } from '../audio/signal.ts';
 import { DEFAULT_FAKE_REPLY } from '../fakes/fake-responder.ts';
 import { FakeStt, fakeWords } from '../fakes/fake-stt.ts';

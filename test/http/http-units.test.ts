@@ -10,7 +10,7 @@ import { HttpError } from '../../gateway/http/http-errors.ts';
 import { createHttpServer } from '../../gateway/http/http-server.ts';
 import { RateLimiter } from '../../gateway/http/rate-limiter.ts';
 import { SpeechJobGate } from '../../gateway/http/speech-jobs.ts';
-import { encodeWavPcm16, parseWav, pcm16Bytes, streamingWavHeader } from '../../gateway/audio/wav.ts';
+import { encodeWavPcm16, parseWav, pcm16Bytes, streamingWavHeader } from '../../audio/wav.ts';
 import { sine, toneAmplitude } from '../audio/signal.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 

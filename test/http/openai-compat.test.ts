@@ -1,7 +1,7 @@
 /** The OpenAI-compatible endpoints, driven by the official `openai` client pointed at the gateway. */
 import OpenAI, { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseWav } from '../../gateway/audio/wav.ts';
+import { parseWav } from '../../audio/wav.ts';
 import { FakeStt } from '../fakes/fake-stt.ts';
 import { FAKE_TTS_FREQUENCY, FAKE_TTS_RATE, fakeTtsDurationMs } from '../fakes/fake-tts.ts';
 import { dominantFrequency } from '../audio/signal.ts';

@@ -1,7 +1,7 @@
 /** The REST speech API end to end: a real gateway with fake engines, called with fetch. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SynthesisOptions, SynthesizedAudio, TtsProvider } from '../../gateway/speech/types.ts';
-import { decodeWav, parseWav } from '../../gateway/audio/wav.ts';
+import { decodeWav, parseWav } from '../../audio/wav.ts';
 import { FakeStt } from '../fakes/fake-stt.ts';
 import { FAKE_TTS_RATE, FakeTts, fakeTtsDurationMs } from '../fakes/fake-tts.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';

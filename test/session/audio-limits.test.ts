@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayMessage } from '../../protocol/index.ts';
-import { float32ToInt16 } from '../../gateway/audio/pcm16.ts';
+import { float32ToInt16 } from '../../audio/pcm16.ts';
 import { LimitsSchema } from '../../gateway/session/limits-config.ts';
 import { LISTEN_WALL_SLACK_MS } from '../../gateway/session/turn-listener.ts';
 import { createHarness, isType, opusPackets, pcmPackets, speechSamples } from './harness.ts';

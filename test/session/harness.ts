@@ -1,7 +1,7 @@
 /** Builds a session hub on the test fakes and drives one device through it, as a transport would. */
 import { parseDeviceMessage, type GatewayMessage } from '../../protocol/index.ts';
-import { createOpusEncoder } from '../../gateway/audio/opus.ts';
-import { int16ToPcm16Bytes } from '../../gateway/audio/pcm16.ts';
+import { createOpusEncoder } from '../../audio/opus.ts';
+import { int16ToPcm16Bytes } from '../../audio/pcm16.ts';
 import { LimitsSchema, type Limits } from '../../gateway/session/limits-config.ts';
 import type { SessionEvents } from '../../gateway/session/events.ts';
 import type { DeviceSessionPort, InboundAudio, TransportName } from '../../gateway/session/link.ts';

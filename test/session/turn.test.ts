@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GatewayMessage } from '../../protocol/index.ts';
-import { createOpusDecoder } from '../../gateway/audio/opus.ts';
-import { float32ToInt16, int16ToFloat32 } from '../../gateway/audio/pcm16.ts';
+import { createOpusDecoder } from '../../audio/opus.ts';
+import { float32ToInt16, int16ToFloat32 } from '../../audio/pcm16.ts';
 import { PARTIAL_MIN_INTERVAL_MS } from '../../gateway/session/turn-listener.ts';
 import { dominantFrequency, snrDb } from '../audio/signal.ts';
 import { fakeWords } from '../fakes/fake-stt.ts';

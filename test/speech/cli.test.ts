@@ -10,7 +10,7 @@ import { CliError, type CliContext } from '../../gateway/cli/context.ts';
 import { loadConfig } from '../../gateway/config.ts';
 import { registerModelCommands } from '../../gateway/cli/models.ts';
 import { registerSpeechCommands } from '../../gateway/cli/speech.ts';
-import { decodeWav } from '../../gateway/audio/wav.ts';
+import { decodeWav } from '../../audio/wav.ts';
 import { fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { SILERO_VAD_MODEL, TTS_SAMPLES_DIR } from './helpers/paths.ts';

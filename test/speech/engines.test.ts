@@ -13,7 +13,7 @@ import { GroqWhisperSttProvider } from '../../gateway/speech/groq-whisper-stt.ts
 import { WhisperSchema } from '../../gateway/speech/speech-config.ts';
 import { ProviderError } from '../../gateway/providers.ts';
 import type { SynthesisOptions, TtsProvider } from '../../gateway/speech/types.ts';
-import { decodeWav } from '../../gateway/audio/wav.ts';
+import { decodeWav } from '../../audio/wav.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../fakes/fake-groq-server.ts';
 import { fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';

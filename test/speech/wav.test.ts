@@ -1,7 +1,7 @@
 /** WAV decoding/encoding: exact 16-bit scaling, other sample formats, streamed headers. */
 import { describe, expect, it } from 'vitest';
-import { float32ToInt16 } from '../../gateway/audio/pcm16.ts';
-import { decodeWav, encodeWavPcm16, WavError } from '../../gateway/audio/wav.ts';
+import { float32ToInt16 } from '../../audio/pcm16.ts';
+import { decodeWav, encodeWavPcm16, WavError } from '../../audio/wav.ts';
 
 function wav(format: number, bits: number, channels: number, rate: number, data: Buffer, dataSize = data.length): Buffer {
   const head = Buffer.alloc(44);

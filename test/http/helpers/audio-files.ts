@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { encodeWavPcm16 } from '../../../gateway/audio/wav.ts';
+import { encodeWavPcm16 } from '../../../audio/wav.ts';
 import { sine } from '../../audio/signal.ts';
 
 /** `seconds` of a 300 Hz tone at `rate`: loud enough that FakeStt hears a word per 200 ms. */

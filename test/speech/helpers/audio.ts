@@ -1,6 +1,6 @@
 /** Test audio as 16 kHz float32, read with our own WAV decoder. */
 import { readFileSync } from 'node:fs';
-import { decodeWav } from '../../../gateway/audio/wav.ts';
+import { decodeWav } from '../../../audio/wav.ts';
 import { SPEECH_60S_WAV } from './paths.ts';
 
 let speech60: Float32Array | undefined;

@@ -1,6 +1,7 @@
 /**
- * Sample-rate conversion (e.g. a TTS voice's 22050 Hz → the device's 16000/24000 Hz) with
- * libsamplerate's windowed-sinc converter (wasm port @alexanderolsen/libsamplerate-js).
+ * Sample-rate conversion of whole clips (e.g. a voice's 22050 Hz → 16000/24000 Hz, a WAV
+ * file's 44100 Hz → 16000 Hz) with libsamplerate's windowed-sinc converter (wasm port
+ * @alexanderolsen/libsamplerate-js). Clips of any length come out whole.
  *
  * Each libsamplerate-js converter instantiates its own wasm module with ~8 MB of transfer
  * buffers, so converters are shared: one per (from, to) pair for the whole process. That
@@ -8,6 +9,7 @@
  * "simple" API, and JavaScript never interleaves two such calls.
  */
 import samplerate from '@alexanderolsen/libsamplerate-js';
+import { concatFloat32 } from './pcm16.ts';
 
 // A webpack UMD bundle: Node's ESM loader sees only its default export.
 const { create, ConverterType } = samplerate;
@@ -22,17 +24,27 @@ export const RESAMPLER_QUALITY = ConverterType.SRC_SINC_FASTEST;
 /** libsamplerate refuses rates outside this range. */
 const MAX_RATE = 192_000;
 /**
- * The library's own path for clips over its 1,008,000-sample buffer returns truncated audio,
- * so longer clips are cut here: pieces of about this many input samples…
+ * libsamplerate-js moves audio through transfer buffers of this many samples. A call whose
+ * input or output is longer silently takes another path (its stateful `full` API in 100 ms
+ * chunks, never flushed) that returns truncated audio: 24 s of 16 kHz → 48 kHz came back as
+ * 4,860 samples. So no call made here is ever longer, in or out; longer clips are cut into pieces…
  */
-const PIECE_INPUT_SAMPLES = 400_000;
+const TRANSFER_BUFFER_SAMPLES = 1_008_000;
+/** …(a margin for the library's float rounding of the output length)… */
+const TRANSFER_MARGIN_SAMPLES = 64;
 /** …each converted with this much extra input on both sides, cut off again, so the sinc filter sees real neighbours. */
 const PIECE_OVERLAP_SAMPLES = 4_096;
+/**
+ * The simple API sometimes stops one sample short of round(n × to / from) (e.g. 1 s at 22050 Hz →
+ * 15,999 samples at 16 kHz). Past the clip's end it reads zeros anyway, so the input gets zeros
+ * worth this many output samples appended, which changes no sample, and the result is cut to length.
+ */
+const PAD_OUTPUT_SAMPLES = 4;
 
 export interface Resampler {
   readonly fromRate: number;
   readonly toRate: number;
-  /** Converts one whole clip (mono float32 in [-1, 1]); the result has ≈ length × toRate / fromRate samples. */
+  /** Converts one whole clip (mono float32 in [-1, 1]) of any length into exactly round(length × toRate / fromRate) samples. */
   resample(samples: Float32Array): Float32Array;
 }
 
@@ -55,15 +67,25 @@ export async function getResampler(fromRate: number, toRate: number): Promise<Re
     converter.catch(() => converters.delete(key));
   }
   const src = await converter;
+  const maxInput = maxCallInput(fromRate, toRate);
+  const padInput = Math.ceil((PAD_OUTPUT_SAMPLES * fromRate) / toRate);
   return {
     fromRate,
     toRate,
     resample(samples) {
       if (samples.length === 0) return new Float32Array(0);
-      if (samples.length <= PIECE_INPUT_SAMPLES + 2 * PIECE_OVERLAP_SAMPLES) return src.simple(samples);
-      return resampleInPieces(src, samples, fromRate, toRate);
+      const length = Math.round((samples.length * toRate) / fromRate);
+      const padded = new Float32Array(samples.length + padInput);
+      padded.set(samples);
+      const converted = padded.length <= maxInput ? src.simple(padded) : resampleInPieces(src, padded, fromRate, toRate, maxInput);
+      return converted.slice(0, length);
     },
   };
+}
+
+/** The longest input one library call may take so that neither its input nor its output outgrows the transfer buffers. */
+function maxCallInput(fromRate: number, toRate: number): number {
+  return Math.floor((TRANSFER_BUFFER_SAMPLES - TRANSFER_MARGIN_SAMPLES) / Math.max(1, toRate / fromRate));
 }
 
 function gcd(a: number, b: number): number {
@@ -73,14 +95,17 @@ function gcd(a: number, b: number): number {
 /**
  * Converts a long clip piece by piece with the stateless simple API. Piece boundaries and
  * overlaps are multiples of `step` input samples, which map to a whole number of output
- * samples, so the kept parts join without a dropped or repeated sample.
+ * samples, so the kept parts join without a dropped or repeated sample. A piece with its
+ * overlaps never exceeds `maxInput`; for any two rates up to 192 kHz that leaves room for a
+ * piece (`maxInput` ≥ 5.25 × fromRate ≥ 5.25 × step, and the overlap is at most an eighth of it or one step).
  */
-function resampleInPieces(src: SRC, samples: Float32Array, fromRate: number, toRate: number): Float32Array {
+function resampleInPieces(src: SRC, samples: Float32Array, fromRate: number, toRate: number, maxInput: number): Float32Array {
   const step = fromRate / gcd(fromRate, toRate);
   const outPerStep = toRate / gcd(fromRate, toRate);
   const toOut = (inputSamples: number) => (inputSamples / step) * outPerStep;
-  const piece = Math.floor(PIECE_INPUT_SAMPLES / step) * step || step;
-  const overlap = Math.ceil(PIECE_OVERLAP_SAMPLES / step) * step;
+  const overlap = Math.ceil(Math.min(PIECE_OVERLAP_SAMPLES, Math.floor(maxInput / 8)) / step) * step;
+  const piece = Math.floor((maxInput - 2 * overlap) / step) * step;
+  if (piece < step) throw new RangeError(`cannot convert long clips from ${fromRate} Hz to ${toRate} Hz`);
   const parts: Float32Array[] = [];
   for (let start = 0; start < samples.length; start += piece) {
     const end = Math.min(start + piece, samples.length);
@@ -91,13 +116,7 @@ function resampleInPieces(src: SRC, samples: Float32Array, fromRate: number, toR
     const keepTo = end === samples.length ? converted.length : keepFrom + toOut(end - start);
     parts.push(converted.subarray(keepFrom, keepTo));
   }
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatFloat32(parts);
 }
 
 /** Converts one clip from `fromRate` to `toRate`. */

@@ -1,9 +1,11 @@
 /**
  * Opus encoding and decoding behind a small interface, backed by the native libopus
- * binding @discordjs/opus. Chosen by measurement (test/bench/opus-compare.ts): it is
- * the fastest, and opusscript (wasm) fails once about 40 encoder+decoder pairs are
- * alive in one process (a gateway needs one pair per talking device). The addon is
- * compiled from source at `npm install`, like better-sqlite3 (node-gyp, make, g++).
+ * binding @discordjs/opus: the one Opus library of both the gateway and the device simulator.
+ * Chosen by measurement against opusscript (libopus in wasm): 11.4 vs 16.1 ms of CPU per
+ * second of audio (encode + decode), ~80 KiB vs ~900 KiB per live encoder+decoder pair,
+ * and over 1000 live pairs where opusscript broke after ~39 (a gateway holds one pair per
+ * talking device, the simulator one per simulated device). The addon is compiled from
+ * source at `npm install`, like better-sqlite3 (node-gyp, make, g++).
  */
 import { createRequire } from 'node:module';
 import type { OpusEncoder as NativeOpus } from '@discordjs/opus';
@@ -38,12 +40,16 @@ export interface OpusEncoder {
   readonly sampleRate: OpusSampleRate;
   /** Encodes one frame of int16 mono samples (a legal Opus frame length) into one packet. */
   encode(frame: Int16Array): Uint8Array;
+  /** Lets go of the native encoder (libopus frees it at garbage collection); later calls throw. Idempotent. */
+  close(): void;
 }
 
 export interface OpusDecoder {
   readonly sampleRate: OpusSampleRate;
   /** Decodes one packet into int16 mono samples; throws OpusPacketError when it is not valid Opus. */
   decode(packet: Uint8Array): Int16Array;
+  /** Lets go of the native decoder (libopus frees it at garbage collection); later calls throw. Idempotent. */
+  close(): void;
 }
 
 function checkRate(rate: number): OpusSampleRate {
@@ -51,18 +57,27 @@ function checkRate(rate: number): OpusSampleRate {
   return rate;
 }
 
+function open(native: NativeOpus | undefined, what: string): NativeOpus {
+  if (!native) throw new Error(`Opus ${what} is closed`);
+  return native;
+}
+
 export function createOpusEncoder(sampleRate: number, options: { bitrate?: number } = {}): OpusEncoder {
   const rate = checkRate(sampleRate);
-  const native = new NativeOpusCodec(rate, 1);
+  let native: NativeOpus | undefined = new NativeOpusCodec(rate, 1);
   native.setBitrate(options.bitrate ?? DEFAULT_OPUS_BITRATE);
   native.applyEncoderCTL(OPUS_SET_SIGNAL, OPUS_SIGNAL_VOICE);
   const legalFrameSamples = new Set(OPUS_ENCODE_FRAME_MS.map((ms) => (rate * ms) / 1000));
   return {
     sampleRate: rate,
     encode(frame) {
+      const encoder = open(native, 'encoder');
       if (!legalFrameSamples.has(frame.length)) throw new RangeError(`${frame.length} samples is not an Opus frame length at ${rate} Hz`);
       const pcm = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-      return new Uint8Array(native.encode(pcm));
+      return new Uint8Array(encoder.encode(pcm));
+    },
+    close() {
+      native = undefined;
     },
   };
 }
@@ -70,15 +85,16 @@ export function createOpusEncoder(sampleRate: number, options: { bitrate?: numbe
 export function createOpusDecoder(sampleRate: number): OpusDecoder {
   const rate = checkRate(sampleRate);
   // One native object per direction: the binding creates its encoder or decoder on first use.
-  const native = new NativeOpusCodec(rate, 1);
+  let native: NativeOpus | undefined = new NativeOpusCodec(rate, 1);
   return {
     sampleRate: rate,
     decode(packet) {
+      const decoder = open(native, 'decoder');
       // An empty packet means "lost packet" to libopus (it would synthesize concealment audio).
       if (opusPacketDurationMs(packet) === null) throw new OpusPacketError('not a valid Opus packet (bad table-of-contents)');
       let pcm: Buffer;
       try {
-        pcm = native.decode(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
+        pcm = decoder.decode(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength));
       } catch (err) {
         throw new OpusPacketError(`not a valid Opus packet: ${(err as Error).message}`);
       }
@@ -86,7 +102,36 @@ export function createOpusDecoder(sampleRate: number): OpusDecoder {
       for (let i = 0; i < out.length; i++) out[i] = pcm.readInt16LE(i * 2);
       return out;
     },
+    close() {
+      native = undefined;
+    },
   };
+}
+
+/** An encoder and a decoder at one rate, for tools and tests that round-trip audio through Opus. */
+export class OpusCodec {
+  readonly sampleRate: OpusSampleRate;
+  private readonly encoder: OpusEncoder;
+  private readonly decoder: OpusDecoder;
+
+  constructor(sampleRate: number, options: { bitrate?: number } = {}) {
+    this.encoder = createOpusEncoder(sampleRate, options);
+    this.decoder = createOpusDecoder(sampleRate);
+    this.sampleRate = this.encoder.sampleRate;
+  }
+
+  encode(frame: Int16Array): Uint8Array {
+    return this.encoder.encode(frame);
+  }
+
+  decode(packet: Uint8Array): Int16Array {
+    return this.decoder.decode(packet);
+  }
+
+  close(): void {
+    this.encoder.close();
+    this.decoder.close();
+  }
 }
 
 /** Frame duration in ms of each TOC configuration (RFC 6716 §3.1, table 2). */
