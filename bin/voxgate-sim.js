@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Runs the simulator's TypeScript CLI directly through tsx.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../device-sim/cli.ts');
+// Runs the compiled simulator CLI (dist/, built by `npm run build`, which `npm install` runs as `prepare`).
+await import('../dist/device-sim/cli.js');

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx, so a fresh clone works after `npm install`.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../gateway/cli/main.ts');
+// Runs the compiled CLI (dist/, built by `npm run build`, which `npm install` runs as `prepare`).
+await import('../dist/gateway/cli/main.js');

@@ -13,7 +13,7 @@ import { ModelMissingError } from '../models/model-errors.ts';
 import { ProviderError, type ProviderHealth } from '../../providers.ts';
 import { STT_SAMPLE_RATE, type SttProvider, type SttStream, type SttStreamOptions } from '../types.ts';
 import { sileroVadConfig, type VadSettings } from '../vad/silero-config.ts';
-import { SpeechWorker } from '../workers/speech-worker.ts';
+import { SpeechWorker, siblingModuleUrl } from '../workers/speech-worker.ts';
 import { probeBatchedDecode, probeModel } from './model-probe.ts';
 import type { SttStreamStats, SttWorkerData, SttWorkerEvent, SttWorkerRequest } from './stt-protocol.ts';
 import { recognizerConfig, resolveSttModel, type ResolvedSttModel, type SherpaSttSettings } from './stt-model.ts';
@@ -23,7 +23,7 @@ export const WORKER_RESPAWN_DELAY_MS = 1_000;
 /** After this many deaths in a row without a stream finishing, the provider gives up. */
 export const MAX_WORKER_RESPAWNS = 5;
 
-const WORKER_MODULE = new URL('./stt-worker.ts', import.meta.url);
+const WORKER_MODULE = siblingModuleUrl(import.meta.url, 'stt-worker');
 
 export interface SherpaSttOptions {
   settings: SherpaSttSettings;

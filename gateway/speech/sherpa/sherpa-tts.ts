@@ -8,7 +8,7 @@ import type { Logger } from '../../logger.ts';
 import { ModelMissingError } from '../models/model-errors.ts';
 import { ProviderError, type ProviderHealth } from '../../providers.ts';
 import type { SynthesisOptions, SynthesizedAudio, TtsProvider, TtsVoice } from '../types.ts';
-import { SpeechWorker } from '../workers/speech-worker.ts';
+import { SpeechWorker, siblingModuleUrl } from '../workers/speech-worker.ts';
 import { probeModel } from './model-probe.ts';
 import type { TtsWorkerData, TtsWorkerEvent, TtsWorkerRequest } from './tts-protocol.ts';
 import { resolveTtsModel, type ResolvedTtsModel, type SherpaTtsSettings } from './tts-model.ts';
@@ -18,7 +18,7 @@ export const TTS_WORKER_RESPAWN_DELAY_MS = 1_000;
 /** Multi-speaker voices list at most this many speakers in voices() (some have hundreds). */
 const MAX_LISTED_SPEAKERS = 16;
 
-const WORKER_MODULE = new URL('./tts-worker.ts', import.meta.url);
+const WORKER_MODULE = siblingModuleUrl(import.meta.url, 'tts-worker');
 
 export interface SherpaTtsOptions {
   settings: SherpaTtsSettings;

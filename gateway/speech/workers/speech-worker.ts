@@ -3,7 +3,8 @@
  * a ready handshake: the module loads its model from `workerData` and posts
  * `{ type: 'ready' }` or `{ type: 'init-error', message }`.
  *
- * The gateway runs TypeScript through tsx; a worker thread does not inherit the main
+ * The gateway ships compiled JavaScript (dist/), whose workers start directly. Tests and
+ * benches run the TypeScript sources through tsx; a worker thread does not inherit the main
  * thread's loader, so a `.ts` module is started by a tiny bootstrap that registers tsx
  * inside the worker first.
  *
@@ -45,6 +46,14 @@ export interface WorkerReady {
 export interface WorkerInitError {
   type: 'init-error';
   message: string;
+}
+
+/**
+ * The URL of a worker module beside `baseUrl` (pass `import.meta.url`): `.ts` when the caller
+ * runs from the sources (tests, tsx), `.js` when it runs compiled from dist/.
+ */
+export function siblingModuleUrl(baseUrl: string, name: string): URL {
+  return new URL(`./${name}${baseUrl.endsWith('.ts') ? '.ts' : '.js'}`, baseUrl);
 }
 
 function startWorker(moduleUrl: URL, workerData: unknown, name: string): Worker {
