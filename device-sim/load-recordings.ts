@@ -9,10 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { encodeMic, type EncodedMic, type MicCodec } from './audio-encoder.ts';
 import { readMicWav } from './wav.ts';
 
-/** The repository's shared fixtures live beside it: ../shared from the repository root. */
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** Default speech for `voxgate-sim load`: five English utterances of 3.5–15 s (see ../shared/audio/README.md). */
-export const DEFAULT_LOAD_AUDIO = path.resolve(REPO_ROOT, '../shared/audio/tts-samples');
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * Default speech for `voxgate-sim load`: the repository's five English utterances of 3.5–15 s
+ * (test/fixtures/audio/tts-samples, described in test/fixtures/README.md).
+ */
+export const DEFAULT_LOAD_AUDIO = path.join(REPO_ROOT, 'test', 'fixtures', 'audio', 'tts-samples');
 
 export interface LoadRecording {
   /** File name without `.wav`. */

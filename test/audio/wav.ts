@@ -1,11 +1,11 @@
-/** Reads the 16-bit PCM WAV fixtures under ../shared/audio (tests and benchmarks only). */
+/** Reads the 16-bit PCM WAV fixtures under test/fixtures/audio (tests and benchmarks only). */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { float32ToInt16 } from '../../audio/pcm16.ts';
 import { parseWav } from '../../audio/wav.ts';
-import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
+import { TTS_SAMPLES_DIR } from '../helpers/fixture-paths.ts';
 
-export { SPEECH_60S_WAV } from '../helpers/shared-paths.ts';
+export { SPEECH_60S_WAV } from '../helpers/fixture-paths.ts';
 export const TTS_SAMPLE_WAV = path.join(TTS_SAMPLES_DIR, 'matcha-ljspeech-0.wav');
 
 export interface WavPcm16 {

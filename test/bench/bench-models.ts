@@ -12,7 +12,7 @@ import { resolveSttModel } from '../../gateway/speech/sherpa/stt-model.ts';
 import { resolveTtsModel } from '../../gateway/speech/sherpa/tts-model.ts';
 import type { VadSettings } from '../../gateway/speech/vad/silero-config.ts';
 import { fixtureModels } from '../fixtures/speech-fixtures.ts';
-import { SILERO_VAD_MODEL } from '../speech/helpers/paths.ts';
+import { SILERO_VAD_MODEL } from '../helpers/fixture-paths.ts';
 
 export interface BenchModel {
   /** What to put in the config (a catalogue name or a directory). */
@@ -43,7 +43,7 @@ export function ttsVoice(config: Config): BenchModel {
   }
 }
 
-/** The configured Silero model, else the shared one beside the repository. */
+/** The configured Silero model, else the repository's copy (test/fixtures/models/silero-vad). */
 export function vadModel(config: Config): string {
   const configured = config.speech.vad.model ?? `${resolveModelsDir(config)}/silero-vad/silero_vad.onnx`;
   return existsSync(configured) ? configured : SILERO_VAD_MODEL;

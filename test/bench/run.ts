@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [-- --json]`: how fast voxgate answers and how many wearables
  * one machine holds, next to the buffer-then-transcribe design most voice servers use.
  *
- *   1. latency: a few devices talk real recordings (../shared/audio) over the real protocol;
+ *   1. latency: a few devices talk real recordings (test/fixtures/audio) over the real protocol;
  *      per-stage percentiles from the devices', the gateway's and the engines' clocks, and
  *      the gateway's own overhead (latency.ts);
  *   2. baseline: the same turns through a non-streaming pipeline on the same engines;

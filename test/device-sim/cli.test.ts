@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseWav, type SimTransport } from '../../device-sim/index.ts';
 import { startFakeGateway, tokenFor, type FakeGateway } from './fake-gateway.ts';
-import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
+import { TTS_SAMPLES_DIR } from '../helpers/fixture-paths.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/voxgate-sim.js');

@@ -13,7 +13,7 @@ import {
   splitFrames,
 } from '../../device-sim/index.ts';
 import path from 'node:path';
-import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
+import { TTS_SAMPLES_DIR } from '../helpers/fixture-paths.ts';
 
 const SPEECH_16K = path.join(TTS_SAMPLES_DIR, 'mms-eng.wav');
 

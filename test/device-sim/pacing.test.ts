@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { micFrameCount, micFrameSamples, paceFrames, readMicWav, splitFrames } from '../../device-sim/index.ts';
 import path from 'node:path';
-import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
+import { TTS_SAMPLES_DIR } from '../helpers/fixture-paths.ts';
 
 const WAV_22K = path.join(TTS_SAMPLES_DIR, 'armstrong-piper-en_US-lessac-medium.wav'); // 3.74 s
 

@@ -18,7 +18,7 @@ import {
 import { startFakeGateway, tokenFor, type FakeGateway } from './fake-gateway.ts';
 import type { FakeScript } from './fake-gateway-session.ts';
 import path from 'node:path';
-import { TTS_SAMPLES_DIR } from '../helpers/shared-paths.ts';
+import { TTS_SAMPLES_DIR } from '../helpers/fixture-paths.ts';
 
 const WAV_22K = path.join(TTS_SAMPLES_DIR, 'armstrong-piper-en_US-lessac-medium.wav'); // 3.74 s
 const SPEED = 20; // 3.74 s of speech in ~190 ms

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { downmix, encodeWav, parseWav, readMicWav, resample, writeWav } from '../../device-sim/index.ts';
-import { SHARED_AUDIO_DIR } from '../helpers/shared-paths.ts';
+import { FIXTURE_AUDIO_DIR } from '../helpers/fixture-paths.ts';
 import { toneAmplitude } from '../audio/signal.ts';
 
-const AUDIO = SHARED_AUDIO_DIR;
+const AUDIO = FIXTURE_AUDIO_DIR;
 const WAV_16K = `${AUDIO}/tts-samples/mms-eng.wav`; // 133632 samples, mono 16-bit, 16 kHz
 const WAV_22K = `${AUDIO}/tts-samples/armstrong-piper-en_US-lessac-medium.wav`; // 82432 samples, mono 16-bit, 22050 Hz
 

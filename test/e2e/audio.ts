@@ -1,10 +1,10 @@
-/** Test audio for end-to-end turns: slices of the shared real-speech recording, and reply pacing checks. */
+/** Test audio for end-to-end turns: slices of the real-speech fixture recording (test/fixtures/audio/speech-60s), and reply pacing checks. */
 import { readMicWav, type SimDevice } from '../../device-sim/index.ts';
 import { SPEECH_60S_WAV } from './harness.ts';
 
 let speech: Float32Array | undefined;
 
-/** `seconds` of real speech (16 kHz mono) from the shared recording, starting at `from` seconds. */
+/** `seconds` of real speech (16 kHz mono) from the fixture recording, starting at `from` seconds. */
 export async function speechClip(seconds: number, from = 1): Promise<Float32Array> {
   speech ??= await readMicWav(SPEECH_60S_WAV);
   return speech.slice(Math.round(from * 16000), Math.round((from + seconds) * 16000));

@@ -17,10 +17,9 @@ import { SimDevice, type SimDeviceOptions, type SimTransport } from '../../devic
 import { createCaptureLogger, type CapturedLogger } from '../fakes/capture-logger.ts';
 import { openRawDevice, type RawDevice } from './raw-device.ts';
 
-import { REPO_ROOT, SHARED_DIR, SPEECH_60S_WAV } from '../helpers/shared-paths.ts';
+import { REPO_ROOT, SPEECH_60S_WAV } from '../helpers/fixture-paths.ts';
 
-export { REPO_ROOT, SHARED_DIR, SPEECH_60S_WAV };
-/** Shared fixtures live beside the repository (../shared), not under the cwd. */
+export { REPO_ROOT, SPEECH_60S_WAV };
 
 /** Every scenario runs over both transports. */
 export const TRANSPORTS: SimTransport[] = ['websocket', 'mqtt'];

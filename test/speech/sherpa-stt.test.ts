@@ -11,10 +11,9 @@ import type { SherpaSttProvider, SherpaSttStream } from '../../gateway/speech/sh
 import { recognizerConfig, resolveSttModel } from '../../gateway/speech/sherpa/stt-model.ts';
 import { SherpaSttSchema } from '../../gateway/speech/speech-config.ts';
 import { ProviderError } from '../../gateway/providers.ts';
-import { corruptModel, fixtureModels, modelWithout } from '../fixtures/speech-fixtures.ts';
+import { corruptModel, fixtureModels, modelWithout, unbatchableAsrFixture } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { concat, silence, speechClip } from './helpers/audio.ts';
-import { ASR_FIXTURE_DIR } from './helpers/paths.ts';
 import { SILERO_SETTINGS, startSherpaStt } from './helpers/providers.ts';
 
 const signal = () => new AbortController().signal;
@@ -94,9 +93,9 @@ describe('sherpa STT worker pool (no gate)', () => {
 
 describe('sherpa STT on a model that cannot batch streams', () => {
   it('decodes concurrent streams on one worker one at a time instead of aborting the process', async () => {
-    // The shared fixture's state tensors cannot be stacked: one decodeStreams call on two of
-    // its streams aborts onnxruntime, and with it the whole process.
-    const provider = await startSherpaStt({ model: ASR_FIXTURE_DIR, workers: 1, gate: false });
+    // This fixture's state tensors cannot be stacked: one decodeStreams call on two of its
+    // streams aborts onnxruntime, and with it the whole process.
+    const provider = await startSherpaStt({ model: unbatchableAsrFixture(), workers: 1, gate: false });
     try {
       expect(provider.health()).toMatchObject({ ready: true });
       expect(provider.health().detail).toMatch(/one stream per decode call/);
@@ -105,7 +104,7 @@ describe('sherpa STT on a model that cannot batch streams', () => {
       // Interleaved, so that both streams are ready in the same drain of the worker.
       for (let i = 0; i < clips[0]!.length; i += 1600) clips.forEach((clip, k) => streams[k]!.push(clip.subarray(i, i + 1600)));
       const results = await Promise.all(streams.map((stream) => stream.finish()));
-      const expected = clips.map((clip) => decodeDirectly(clip, 800, ASR_FIXTURE_DIR));
+      const expected = clips.map((clip) => decodeDirectly(clip, 800, unbatchableAsrFixture()));
       expect(expected[0]).not.toBe(expected[1]);
       expect(results.map((r) => r.text)).toEqual(expected);
     } finally {

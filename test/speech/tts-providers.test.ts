@@ -13,7 +13,7 @@ import { EspeakSchema, SherpaTtsSchema } from '../../gateway/speech/speech-confi
 import { ProviderError } from '../../gateway/providers.ts';
 import { corruptModel, fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
-import { DEBIAN_ESPEAK_DATA } from './helpers/paths.ts';
+import { SYSTEM_ESPEAK_DATA } from './helpers/paths.ts';
 import { quietLogger, startSherpaTts } from './helpers/providers.ts';
 
 const signal = () => new AbortController().signal;
@@ -84,32 +84,32 @@ describe('sherpa-onnx TTS (fixture piper voice)', () => {
     touch(piper, ['en_US-amy-low.onnx', 'tokens.txt']);
     mkdirSync(path.join(piper, 'espeak-ng-data'));
     writeFileSync(path.join(piper, 'espeak-ng-data', 'phontab'), 'x');
-    const p = resolveTtsModel(SherpaTtsSchema.parse({ voice: piper }), '/none', DEBIAN_ESPEAK_DATA);
+    const p = resolveTtsModel(SherpaTtsSchema.parse({ voice: piper }), '/none', SYSTEM_ESPEAK_DATA);
     expect(p.type).toBe('vits');
     // The voice's own espeak-ng-data wins over the system's.
     expect(p.config.model.vits).toEqual({ model: path.join(piper, 'en_US-amy-low.onnx'), tokens: path.join(piper, 'tokens.txt'), dataDir: path.join(piper, 'espeak-ng-data') });
 
     const kokoro = path.join(base, 'kokoro');
     touch(kokoro, ['model.onnx', 'voices.bin', 'tokens.txt']);
-    const k = resolveTtsModel(SherpaTtsSchema.parse({ voice: kokoro, speakerId: 3, numThreads: 2 }), '/none', DEBIAN_ESPEAK_DATA);
+    const k = resolveTtsModel(SherpaTtsSchema.parse({ voice: kokoro, speakerId: 3, numThreads: 2 }), '/none', SYSTEM_ESPEAK_DATA);
     expect(k.type).toBe('kokoro');
-    expect(k.config.model).toMatchObject({ kokoro: { model: path.join(kokoro, 'model.onnx'), voices: path.join(kokoro, 'voices.bin'), dataDir: DEBIAN_ESPEAK_DATA }, numThreads: 2 });
+    expect(k.config.model).toMatchObject({ kokoro: { model: path.join(kokoro, 'model.onnx'), voices: path.join(kokoro, 'voices.bin'), dataDir: SYSTEM_ESPEAK_DATA }, numThreads: 2 });
 
     const matcha = path.join(base, 'matcha');
     touch(matcha, ['model-steps-3.onnx', 'tokens.txt', 'lexicon.txt']);
-    expect(() => resolveTtsModel(SherpaTtsSchema.parse({ voice: matcha, modelType: 'matcha' }), '/none', DEBIAN_ESPEAK_DATA)).toThrow(/vocoder/);
+    expect(() => resolveTtsModel(SherpaTtsSchema.parse({ voice: matcha, modelType: 'matcha' }), '/none', SYSTEM_ESPEAK_DATA)).toThrow(/vocoder/);
     touch(matcha, ['vocos-22khz-univ.onnx']);
-    const m = resolveTtsModel(SherpaTtsSchema.parse({ voice: matcha }), '/none', DEBIAN_ESPEAK_DATA);
+    const m = resolveTtsModel(SherpaTtsSchema.parse({ voice: matcha }), '/none', SYSTEM_ESPEAK_DATA);
     expect(m.config.model.matcha).toMatchObject({ acousticModel: path.join(matcha, 'model-steps-3.onnx'), vocoder: path.join(matcha, 'vocos-22khz-univ.onnx'), lexicon: path.join(matcha, 'lexicon.txt') });
   });
 });
 
 describe('espeak-ng data directory', () => {
   it('finds Debian\'s and honours a configured one', () => {
-    expect(isEspeakDataDir(DEBIAN_ESPEAK_DATA)).toBe(true);
-    expect(findEspeakDataDir()).toBe(DEBIAN_ESPEAK_DATA);
+    expect(isEspeakDataDir(SYSTEM_ESPEAK_DATA)).toBe(true);
+    expect(findEspeakDataDir()).toBe(SYSTEM_ESPEAK_DATA);
     expect(findEspeakDataDir('/somewhere/else')).toBe('/somewhere/else');
-    expect(findEspeakDataDir(undefined, ['/nope', DEBIAN_ESPEAK_DATA])).toBe(DEBIAN_ESPEAK_DATA);
+    expect(findEspeakDataDir(undefined, ['/nope', SYSTEM_ESPEAK_DATA])).toBe(SYSTEM_ESPEAK_DATA);
   });
 });
 
@@ -124,7 +124,7 @@ describe('espeak-ng TTS', () => {
   });
 
   it('speaks through the real binary, maps speed to words per minute, and takes an explicit data dir', async () => {
-    const provider = new EspeakTtsProvider(EspeakSchema.parse({ dataDir: DEBIAN_ESPEAK_DATA }), quietLogger());
+    const provider = new EspeakTtsProvider(EspeakSchema.parse({ dataDir: SYSTEM_ESPEAK_DATA }), quietLogger());
     await provider.start();
     try {
       expect(provider.voices().some((v) => v.id === 'en-us')).toBe(true);

@@ -7,9 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-
-export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
-export const MOSQUITTO_PASSWD_BIN = '/usr/bin/mosquitto_passwd';
+import { requireProgram } from '../helpers/system-programs.ts';
 
 /** The ACL of MOSQUITTO.md (devices: own up/ write, own down/ + gateway state read), plus a test observer. */
 export function voxgateAcl(gatewayUser: string, observerUser: string): string {
@@ -62,12 +60,15 @@ async function waitForListener(port: number, child: ChildProcess, log: () => str
 }
 
 export async function startMosquitto(users: Record<string, string>, acl: string): Promise<Mosquitto> {
+  // Both come with Debian's mosquitto package; looked up before anything is written.
+  const mosquittoBin = requireProgram('mosquitto', 'mosquitto');
+  const passwdBin = requireProgram('mosquitto_passwd', 'mosquitto');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'voxgate-mosquitto-'));
   const passwordFile = path.join(dir, 'passwd');
   const aclFile = path.join(dir, 'acl');
   let first = true;
   for (const [user, password] of Object.entries(users)) {
-    execFileSync(MOSQUITTO_PASSWD_BIN, [...(first ? ['-c'] : []), '-b', passwordFile, user, password]);
+    execFileSync(passwdBin, [...(first ? ['-c'] : []), '-b', passwordFile, user, password]);
     first = false;
   }
   writeFileSync(aclFile, acl);
@@ -87,7 +88,7 @@ export async function startMosquitto(users: Record<string, string>, acl: string)
   const configFile = path.join(dir, 'mosquitto.conf');
   writeFileSync(configFile, `${config}\n`);
 
-  const child = spawn(MOSQUITTO_BIN, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(mosquittoBin, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   try {

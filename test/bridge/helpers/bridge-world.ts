@@ -14,7 +14,7 @@ import { openStore } from '../../../gateway/store/index.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../../fakes/fake-groq-server.ts';
 import { FakeStt, type FakeSttOptions } from '../../fakes/fake-stt.ts';
 import { FakeTts } from '../../fakes/fake-tts.ts';
-import { SPEECH_60S_WAV } from '../../helpers/shared-paths.ts';
+import { SPEECH_60S_WAV } from '../../helpers/fixture-paths.ts';
 import { startMosquitto, type Mosquitto } from '../../transport/mosquitto.ts';
 import { eventually } from '../../transport/helpers.ts';
 import { FakeZigbee2mqtt } from './fake-zigbee2mqtt.ts';
@@ -236,7 +236,7 @@ export async function closeAll(): Promise<void> {
 }
 
 let speech: Float32Array | undefined;
-/** `seconds` of real speech (16 kHz mono) from the shared recording. */
+/** `seconds` of real speech (16 kHz mono) from the fixture recording. */
 export async function speechClip(seconds: number, from = 1): Promise<Float32Array> {
   speech ??= await readMicWav(SPEECH_60S_WAV);
   return speech.slice(Math.round(from * 16000), Math.round((from + seconds) * 16000));

@@ -2,15 +2,12 @@
  * Debian's Chromium driven by playwright-core (never `npx playwright install`): headless,
  * with a fake microphone that plays a WAV file and no prompts for the microphone.
  */
-import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-
-export const CHROMIUM = '/usr/bin/chromium';
+import { requireProgram } from '../../helpers/system-programs.ts';
 
 export async function launchChromium(fakeMicWav: string): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: requireProgram('chromium', 'chromium'),
     args: [
       '--headless',
       '--no-sandbox',

@@ -5,7 +5,7 @@ import { SPEECH_60S_WAV } from './paths.ts';
 
 let speech60: Float32Array | undefined;
 
-/** The shared 60 s recording of real speech with pauses (16 kHz mono). */
+/** The 60 s fixture recording of real speech with pauses (16 kHz mono). */
 export function speech60s(): Float32Array {
   if (!speech60) {
     const wav = decodeWav(readFileSync(SPEECH_60S_WAV));

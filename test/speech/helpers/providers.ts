@@ -5,7 +5,7 @@ import { SherpaTtsProvider } from '../../../gateway/speech/sherpa/sherpa-tts.ts'
 import { SherpaSttSchema, SherpaTtsSchema } from '../../../gateway/speech/speech-config.ts';
 import type { VadSettings } from '../../../gateway/speech/vad/silero-config.ts';
 import { fixtureModels } from '../../fixtures/speech-fixtures.ts';
-import { DEBIAN_ESPEAK_DATA, SILERO_VAD_MODEL } from './paths.ts';
+import { SYSTEM_ESPEAK_DATA, SILERO_VAD_MODEL } from './paths.ts';
 
 export const quietLogger = () => pino({ level: 'silent' });
 
@@ -27,7 +27,7 @@ export async function startSherpaTts(overrides: Record<string, unknown> = {}, mo
   const provider = new SherpaTtsProvider({
     settings: SherpaTtsSchema.parse({ voice: fixtureModels().tts, ...overrides }),
     modelsDir,
-    espeakDataDir: DEBIAN_ESPEAK_DATA,
+    espeakDataDir: SYSTEM_ESPEAK_DATA,
     modelLoadTimeoutMs: 60_000,
     logger: quietLogger(),
   });
