@@ -3,13 +3,21 @@
  * folders of them), read once, converted to the microphone's mono 16 kHz and encoded once;
  * every device then streams the same packets (encoding is not what a load test measures).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeMic, type EncodedMic, type MicCodec } from './audio-encoder.ts';
 import { readMicWav } from './wav.ts';
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The checkout this module runs from: the nearest folder with a package.json (sources or dist/ alike). */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return from;
+  }
+}
+
+const REPO_ROOT = packageRoot(path.dirname(fileURLToPath(import.meta.url)));
 /**
  * Default speech for `voxgate-sim load`: the repository's five English utterances of 3.5–15 s
  * (test/fixtures/audio/tts-samples, described in test/fixtures/README.md).
