@@ -58,6 +58,13 @@ export interface ReplyRequest {
   signal: AbortSignal;
   /** Called once, when the first token of the answer arrives (turn timings). */
   onFirstToken?: () => void;
+  /**
+   * Set on a speculative request (preemptive generation, before the user has finished):
+   * resolves once the reply is committed, rejects once it is discarded. A responder awaits
+   * it before anything with side effects (a tool that changes something, handing the text to
+   * another system); until then it may only think, read and write.
+   */
+  beforeSideEffect?: () => Promise<void>;
 }
 
 export interface Responder {
