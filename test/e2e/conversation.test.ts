@@ -32,7 +32,8 @@ describe.each(TRANSPORTS)('conversation over %s', (transport) => {
       holdAfterTokens: 3,
       release: new Promise<void>((resolve) => (release = resolve)),
     });
-    const gw = await startWithRealBrain(fake);
+    // Without preemptive generation: a pause in the clip would make a speculative request the first one.
+    const gw = await startWithRealBrain(fake, { overrides: { 'preemption.enabled': false } });
     const creds = gw.addDevice(uniqueId('asker'));
     const device = await gw.connect(transport, creds);
     let llmStateAtFirstAudio: { tokensSent: number; end: string | undefined } | undefined;
