@@ -14,11 +14,13 @@ const onOff = z.preprocess((v) => {
 }, z.boolean({ message: 'expected on or off' }));
 
 /**
- * 250 ms, measured (docs/latency.md): a partial that has not changed for that long while the
- * speaker is silent matched the final transcript in most turns, and starting earlier mostly
- * bought speculations that were discarded.
+ * 200 ms, measured with `npm run bench` (docs/latency.md): with the button held 0.5 s after
+ * each recording, release → first audio p50 / p95 and discarded speculations per turn were
+ * 48 / 205 ms and 1.25 at 200 ms, 94 / 280 ms and 1.0 at 250 ms, 136 / 327 ms and 0.5 at
+ * 300 ms (the fake LLM's first token takes 250 ms). Only 200 ms kept p95 under the model's
+ * time to first token; each 50 ms more is 50 ms less head start and fewer extra LLM calls.
  */
-export const DEFAULT_PREEMPTIVE_STABLE_MS = 250;
+export const DEFAULT_PREEMPTIVE_STABLE_MS = 200;
 
 export const PreemptionSchema = z.object({
   /** Start the reply on a stable partial transcript while the user is still holding the button. */

@@ -17,8 +17,12 @@ import type { SessionEvents, SpeculationDiscardReason } from './events.ts';
 import type { PreemptionSettings } from './preemption-config.ts';
 import { Speculation, type CommittedReply } from './speculation.ts';
 
-/** A speaker who pauses this often in one turn is thinking aloud; more calls would be waste. */
-export const MAX_SPECULATIONS_PER_TURN = 3;
+/**
+ * Bounds what one turn can cost in discarded LLM calls (a speaker thinking aloud, a recognizer
+ * whose partials flicker in noise). Generous: long turns pause between sentences, and it is
+ * the last pause, before release, that must still get its speculation.
+ */
+export const MAX_SPECULATIONS_PER_TURN = 8;
 
 /** What two transcripts must share to be "the same": words, ignoring case, punctuation and spacing. */
 export function normalizeTranscript(text: string): string {
