@@ -116,15 +116,17 @@ const RECORD_WAIT_MS = 5_000;
 const key = (deviceId: string, turn: number | null) => `${deviceId}#${turn}`;
 
 /**
- * Null when a stage is missing, and for a preempted turn: its LLM and first synthesis ran
- * (partly) before release, so subtracting them would not leave the gateway's own time.
+ * Null when a stage is missing. For a preempted turn (`speculationLeadMs`: its speculation
+ * started that long before release) the LLM and the first synthesis ran from the speculation's
+ * start, so only what was left of them at release is taken out: max(0, llmFirstSentence +
+ * ttsFirstSentence − lead).
  */
-export function overheadOf(device: LoadTurn, engines: EngineTurnTimes, preempted = false): number | null {
-  if (preempted) return null;
+export function overheadOf(device: LoadTurn, engines: EngineTurnTimes, speculationLeadMs?: number): number | null {
   const total = device.timings.releaseToFirstAudioMs;
   const { sttFinishMs, llmFirstSentenceMs, ttsFirstMs } = engines;
   if (total === null || sttFinishMs === undefined || llmFirstSentenceMs === undefined || ttsFirstMs === undefined || ttsFirstMs < 0) return null;
-  return total - sttFinishMs - llmFirstSentenceMs - ttsFirstMs;
+  const engineAfterRelease = llmFirstSentenceMs + ttsFirstMs - (speculationLeadMs ?? 0);
+  return total - sttFinishMs - Math.max(0, engineAfterRelease);
 }
 
 export async function runLatencyPhase(bench: BenchGateway, options: LatencyOptions): Promise<{ result: LatencyResult; joined: JoinedTurn[] }> {
@@ -170,7 +172,8 @@ export async function runLatencyPhase(bench: BenchGateway, options: LatencyOptio
   for (const turn of report.turns) {
     const found = turn.ok ? records.get(key(turn.device, turn.turn)) : undefined;
     if (found) {
-      const overheadMs = overheadOf(turn, found.engines, found.record.timings.preempted === true);
+      const { preempted, speculationLeadMs } = found.record.timings;
+      const overheadMs = overheadOf(turn, found.engines, preempted ? (speculationLeadMs ?? 0) : undefined);
       joined.push({ device: turn, gateway: found.record, engines: found.engines, overheadMs });
     }
   }

@@ -41,7 +41,7 @@ export const DEFINITIONS: Record<string, string> = {
   llmFirstSentence: 'engine: responder.reply() called → first complete sentence (as llmFirstToken, plus tokens until the sentence ends)',
   ttsFirstSentence: "engine: the first sentence's synthesize() call → its audio",
   gatewayOverhead:
-    'device release → first audio − sttFlush − llmFirstSentence − ttsFirstSentence: both network hops, waiting for the last mic frames, decoding, turn bookkeeping, resampling + encoding the first packet, pacing, event-loop queueing; over turns that were not preempted (a committed speculation ran its LLM and first synthesis before release)',
+    'device release → first audio − sttFlush − llmFirstSentence − ttsFirstSentence: both network hops, waiting for the last mic frames, decoding, turn bookkeeping, resampling + encoding the first packet, pacing, event-loop queueing; for a preempted turn only what was left of llmFirstSentence + ttsFirstSentence at release is taken out (they ran from when the speculation started, speculationLeadMs before release)',
   preemption:
     'preemptive generation: speculations started (an LLM request each) on a partial transcript stable for stableMs while the speaker was silent; committed = became the reply; discarded = thrown away unheard (extra LLM calls); hitRate = committed ÷ started; preemptedTurns = turns whose reply was a committed speculation',
   latencyWithoutPreemption: 'the same latency phase (same devices, recordings, seed) on a second gateway with VOXGATE_PREEMPTIVE=off, in the same run',
