@@ -1,5 +1,5 @@
 /**
- * One device's session (PROTOCOL.md §3–4): hello first, then turns one at a time. The
+ * One device's session (docs/protocol.md §3–4): hello first, then turns one at a time. The
  * state machine is idle → listening → thinking → speaking → idle; a `listen start` or
  * `listen detect` while a turn is thinking or speaking is a barge-in (the old turn is
  * aborted first). Bad input gets its protocol error, is logged once, and never throws
@@ -241,7 +241,7 @@ export class DeviceSession implements DeviceSessionPort {
       return;
     }
     const ready = this.ready!;
-    // `realtime` is reserved (PROTOCOL §3.1): until it exists it listens like `auto`.
+    // `realtime` is reserved (docs/protocol.md §3.1): until it exists it listens like `auto`.
     const auto = message.mode !== 'manual';
     this.startTurn(this.numbering.next(message.turn), message.turn !== undefined, (options) =>
       Turn.audio({

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { TurnRecord } from '../store/types.ts';
 import type { TransportName } from './link.ts';
 
-/** PROTOCOL.md §4: what a connected device is doing. */
+/** docs/protocol.md §4.1: what a connected device is doing. */
 export type DeviceState = 'idle' | 'listening' | 'thinking' | 'speaking';
 /** A session before its `hello` is not yet in any device state. */
 export type SessionState = 'awaiting_hello' | DeviceState;

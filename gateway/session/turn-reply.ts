@@ -2,7 +2,7 @@
  * The speaking half of a turn: final text → responder sentences → TTS → reply encoder →
  * pacer → device. The first audio does not wait for the whole answer: each sentence is
  * synthesized as soon as it is complete, one sentence ahead of the one being played.
- * Failures still give the device a complete reply (PROTOCOL.md §3.2): a responder failure
+ * Failures still give the device a complete reply (docs/protocol.md §3.2): a responder failure
  * is announced, apologised for (when TTS works) and ends with `tts stop` reason `error`;
  * a TTS failure ends with `tts stop` reason `error`.
  */

@@ -1,5 +1,5 @@
 /**
- * The embedded MQTT broker (aedes 1.x), the default MQTT mode (PROTOCOL.md §1.2). It owns
+ * The embedded MQTT broker (aedes 1.x), the default MQTT mode (docs/protocol.md §1.2). It owns
  * device authentication (username = device id, password = token) and the topic ACL, and serves
  * the gateway's own publishes and subscriptions in-process (no TCP client for the gateway).
  */

@@ -1,5 +1,5 @@
 /**
- * The MQTT device transport (PROTOCOL.md §1.2, §1.3) on top of any MqttBus: it hears every
+ * The MQTT device transport (docs/protocol.md §1.2, §1.3) on top of any MqttBus: it hears every
  * device's `up/` topics, keeps one session per device id, and publishes the session's replies on
  * the device's `down/` topics. Authentication and the ACL are the broker's job (embedded-broker.ts
  * or the external broker's configuration); this module trusts the device id in the topic.

@@ -1,5 +1,5 @@
 /**
- * The WebSocket transport (PROTOCOL.md §1.1): authenticates at the HTTP upgrade, then turns
+ * The WebSocket transport (docs/protocol.md §1.1): authenticates at the HTTP upgrade, then turns
  * text frames into control messages and binary frames into audio for one session per socket.
  * It never knows about speech: everything after parsing is the session's business.
  */
@@ -103,7 +103,7 @@ export function attachWebSocketTransport(options: WebSocketTransportOptions): We
       send(message) {
         if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
       },
-      // The socket keeps order and turns are delimited by JSON messages, so no header (PROTOCOL §1.1).
+      // The socket keeps order and turns are delimited by JSON messages, so no header (docs/protocol.md §1.1).
       sendAudio(packet) {
         if (ws.readyState === WebSocket.OPEN) ws.send(packet, { binary: true });
       },

@@ -21,7 +21,7 @@ import { FakeZigbee2mqtt } from './fake-zigbee2mqtt.ts';
 
 export type BrokerKind = 'embedded' | 'mosquitto';
 
-/** The ACL the README gives for Mosquitto: devices their own topics, voxgate and Home Assistant theirs. */
+/** The ACL docs/home-assistant.md gives for Mosquitto: devices their own topics, voxgate and Home Assistant theirs. */
 export function bridgeMosquittoAcl(): string {
   return [
     'pattern write voxgate/%u/up/#',
