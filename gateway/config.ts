@@ -11,6 +11,7 @@ import { BRIDGE_ENV_VARS, BridgeSchema } from './bridge/bridge-config.ts';
 import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
 import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
+import { WYOMING_ENV_VARS, WyomingSchema } from './wyoming/wyoming-config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
@@ -107,6 +108,8 @@ export const ConfigSchema = z.object({
   http: HttpSchema.default(HttpSchema.parse({})),
   /** Home Assistant bridge (gateway/bridge/bridge-config.ts). */
   bridge: BridgeSchema.default(BridgeSchema.parse({})),
+  /** The Wyoming server for Home Assistant's voice pipelines (gateway/wyoming/wyoming-config.ts). */
+  wyoming: WyomingSchema.default(WyomingSchema.parse({})),
   /** IANA time zone of the gateway (date/time tool); default: the system's. */
   timeZone: z
     .string()
@@ -145,6 +148,7 @@ export const ENV_VARS: Record<string, string> = {
   ...TRANSPORT_ENV_VARS,
   ...HTTP_ENV_VARS,
   ...BRIDGE_ENV_VARS,
+  ...WYOMING_ENV_VARS,
 };
 
 export class ConfigError extends Error {

@@ -144,6 +144,7 @@ export class BridgeWorld {
         host: '127.0.0.1',
         httpPort: 0,
         logLevel: 'silent',
+        'wyoming.port': 'off',
         ...broker,
         'groq.apiKey': 'test-key',
         'groq.baseUrl': groq.baseUrl,
