@@ -9,9 +9,12 @@ import { WyomingRequestError } from './wyoming-errors.ts';
 
 /** Samples per outgoing audio-chunk (wyoming-piper's --samples-per-chunk default). */
 export const SAMPLES_PER_CHUNK = 1024;
-/** libsamplerate's range (the resampler refuses others); telephone audio is the lowest anyone sends. */
+/**
+ * Rates accepted from clients: telephone audio up to studio microphones. Audio not at 16 kHz is
+ * kept until audio-stop, so the top rate also bounds that memory (120 s at 48 kHz: 23 MB).
+ */
 export const MIN_RATE = 8000;
-export const MAX_RATE = 192_000;
+export const MAX_RATE = 48_000;
 export const MAX_CHANNELS = 8;
 
 export interface AudioFormat {
