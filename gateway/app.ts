@@ -1,6 +1,6 @@
 /**
  * The composition root: builds every part from the typed config, starts them in order
- * (store → engines → sessions → HTTP/WebSocket → MQTT) and stops them in reverse.
+ * (store → Wyoming listener → engines → sessions → HTTP/WebSocket → MQTT) and stops them in reverse.
  * Modules receive what they need as arguments; nothing here reads process.env.
  */
 import { mkdirSync } from 'node:fs';
@@ -16,9 +16,11 @@ import { createSessionHub, type SessionHub } from './session/session-hub.ts';
 import { combineSessionEvents, type SessionEvents } from './session/events.ts';
 import { createSpeechEngines } from './speech/engines.ts';
 import type { ProviderHealth } from './providers.ts';
+import { resolveModelsDir } from './speech/models/paths.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
 import { openStore, type Store } from './store/index.ts';
 import { attachWebSocketTransport, startMqttBus, startMqttDeviceTransport, type EmbeddedBroker } from './transport/index.ts';
+import { startWyomingServer } from './wyoming/index.ts';
 
 /** Engines a caller may supply instead of the configured ones (tests use fakes from test/). */
 export interface EngineOverrides {
@@ -38,6 +40,8 @@ export interface RunningGateway {
   readonly httpPort: number;
   /** The embedded broker's port; null when connected to an external broker. */
   readonly mqttPort: number | null;
+  /** The Wyoming server's port; null when it is off or could not listen. */
+  readonly wyomingPort: number | null;
   readonly store: Store;
   readonly sessions: SessionHub;
   stop(): Promise<void>;
@@ -62,6 +66,23 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const store = openStore(config.dataDir);
     cleanup.push(() => store.close());
 
+    // ── Wyoming (Home Assistant's voice pipelines): listening before the engines load, so
+    // `describe` is answered at once; requests are served once the engines are attached.
+    const wyoming = await startWyomingServer({
+      settings: config.wyoming,
+      host: config.host,
+      catalog: {
+        speech: config.speech,
+        modelsDir: resolveModelsDir(config),
+        whisperModel: config.groq.whisperModel,
+        groqConfigured: config.groq.apiKey !== undefined,
+        sttLanguages: config.wyoming.sttLanguages,
+      },
+      logger,
+    });
+    cleanup.push(() => wyoming.close());
+    // ──
+
     const overrides = options.engines ?? {};
     const speech =
       overrides.stt && overrides.tts ? undefined : await createSpeechEngines(config, logger);
@@ -69,6 +90,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const stt = overrides.stt ?? speech!.stt;
     const tts = overrides.tts ?? speech!.tts;
     const turnEnd = overrides.turnEnd ?? speech?.turnEnd;
+    wyoming.attach({ stt, tts });
+    cleanup.push(() => wyoming.close()); // stops before the engines do (idempotent)
     // The Home Assistant bridge: its tools, session events and service logins are wired in
     // here; it starts once the bus runs and stops before it.
     const bridge = config.bridge.enabled
@@ -127,6 +150,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const engineHealth = (): ProviderHealth[] => [
       ...(speech ? speech.health() : [stt.health(), tts.health()]),
       ...(llm ? [{ ...llm.health(), name: `llm:${llm.name}` }] : []),
+      ...(config.wyoming.port !== null ? [wyoming.health()] : []),
     ];
     registerHttpApi(http, {
       store,
@@ -149,12 +173,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     cleanup.push(() => ws.close());
     const mqttPort = bus.mode === 'embedded' ? (bus as EmbeddedBroker).port : null;
 
-    logger.info({ httpPort, mqttPort, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir }, 'ready');
+    logger.info({ httpPort, mqttPort, wyomingPort: wyoming.port, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir }, 'ready');
 
     let stopped: Promise<void> | undefined;
     return {
       httpPort,
       mqttPort,
+      wyomingPort: wyoming.port,
       store,
       sessions,
       stop() {

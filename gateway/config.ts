@@ -12,12 +12,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX } from '../protocol/index.ts';
 import { LLM_ENV_VARS, LlmSchema } from './brain/llm-config.ts';
-import { BRIDGE_ENV_VARS, BridgeSchema } from './bridge/bridge-config.ts';
+import { BRIDGE_ENV_VARS, BridgeSchema, HOME_ASSISTANT_ENV_VARS, HomeAssistantApiSchema } from './bridge/bridge-config.ts';
 import { GROQ_ENV_VARS, GroqSchema } from './groq-config.ts';
 import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
 import { LIMITS_ENV_VARS, LimitsSchema } from './session/limits-config.ts';
 import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
+import { WYOMING_ENV_VARS, WyomingSchema } from './wyoming/wyoming-config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -57,6 +58,10 @@ export const ConfigSchema = z.object({
   http: HttpSchema.default(HttpSchema.parse({})),
   /** Home Assistant bridge (gateway/bridge/bridge-config.ts). */
   bridge: BridgeSchema.default(BridgeSchema.parse({})),
+  /** Home Assistant's REST API, for bridge.mode ha_assist (gateway/bridge/bridge-config.ts). */
+  homeAssistant: HomeAssistantApiSchema.default(HomeAssistantApiSchema.parse({})),
+  /** The Wyoming server for Home Assistant's voice pipelines (gateway/wyoming/wyoming-config.ts). */
+  wyoming: WyomingSchema.default(WyomingSchema.parse({})),
   /** IANA time zone of the gateway (date/time tool); default: the system's. */
   timeZone: z
     .string()
@@ -84,6 +89,8 @@ export const ENV_VARS: Record<string, string> = {
   ...TRANSPORT_ENV_VARS,
   ...HTTP_ENV_VARS,
   ...BRIDGE_ENV_VARS,
+  ...HOME_ASSISTANT_ENV_VARS,
+  ...WYOMING_ENV_VARS,
 };
 
 export class ConfigError extends Error {

@@ -84,6 +84,7 @@ export async function startBenchGateway(llm: FakeLlmSettings): Promise<BenchGate
         httpPort: 0,
         mqttPort: 0,
         logLevel: 'warn',
+        'wyoming.port': 'off',
         'speech.modelsDir': resolveModelsDir(userConfig),
         'speech.stt': ['sherpa'],
         'speech.sherpaStt.model': stt.model,

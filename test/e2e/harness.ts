@@ -65,7 +65,7 @@ export class E2eGateway {
     const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'voxgate-e2e-'));
     const config = loadConfig({
       env: {},
-      overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'debug', ...options.overrides },
+      overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'debug', 'wyoming.port': 'off', ...options.overrides },
     });
     const log = createCaptureLogger(options.logLevel ?? 'debug');
     let self: E2eGateway | undefined;

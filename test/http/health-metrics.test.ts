@@ -88,7 +88,7 @@ describe('GET /health', () => {
   });
 
   it('reports the configured LLM provider: not ready, and why, without GROQ_API_KEY', async () => {
-    const config = loadConfig({ env: {}, overrides: { dataDir: tempDir(), host: '127.0.0.1', httpPort: 0, mqttPort: 0 } });
+    const config = loadConfig({ env: {}, overrides: { dataDir: tempDir(), host: '127.0.0.1', httpPort: 0, mqttPort: 0, 'wyoming.port': 'off' } });
     // Fake speech engines, but the configured (real) responder and its Groq provider.
     const running = await startGateway(config, { logger: pino({ level: 'silent' }), engines: { stt: new FakeStt(), tts: new FakeTts() } });
     cleanup.push(() => running.stop());

@@ -8,7 +8,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { readMicWav, SimDevice } from '../../../device-sim/index.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/app.ts';
-import type { BridgeConfig } from '../../../gateway/bridge/bridge-config.ts';
+import type { BridgeConfig, HomeAssistantApiConfig } from '../../../gateway/bridge/bridge-config.ts';
 import { loadConfig, type Config } from '../../../gateway/config.ts';
 import { openStore } from '../../../gateway/store/index.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../../fakes/fake-groq-server.ts';
@@ -104,6 +104,8 @@ export class HaClient {
 
 export interface WorldOptions {
   bridge?: Partial<BridgeConfig>;
+  /** Home Assistant's REST API (mode ha_assist). */
+  homeAssistant?: Partial<HomeAssistantApiConfig>;
   stt?: FakeSttOptions;
 }
 
@@ -144,6 +146,7 @@ export class BridgeWorld {
         host: '127.0.0.1',
         httpPort: 0,
         logLevel: 'silent',
+        'wyoming.port': 'off',
         ...broker,
         'groq.apiKey': 'test-key',
         'groq.baseUrl': groq.baseUrl,
@@ -158,6 +161,7 @@ export class BridgeWorld {
       sharedTopics: ['zigbee2mqtt/#'],
       ...options.bridge,
     };
+    config.homeAssistant = { ...config.homeAssistant, ...options.homeAssistant };
     const stt = new FakeStt(options.stt);
     const world = new BridgeWorld(kind, config, groq, stt, credentials, { id: issued.device.id, name: issued.device.name, token: issued.token }, mosquitto);
     await world.startGateway();

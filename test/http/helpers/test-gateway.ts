@@ -37,7 +37,7 @@ export interface TestGateway {
 export async function startTestGateway(dataDir: string, options: TestGatewayOptions = {}): Promise<TestGateway> {
   const config = loadConfig({
     env: {},
-    overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'silent' },
+    overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'silent', 'wyoming.port': 'off' },
   });
   config.http = { ...config.http, ...options.http };
   const stt = options.stt ?? new FakeStt();
