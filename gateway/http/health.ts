@@ -1,10 +1,13 @@
 /**
- * GET /health (open, no key): the overall status and each part — broker, database, the
- * speech and language providers (ready, what is missing and the command that installs it,
- * which fallback is serving), and the connected devices.
+ * GET /health: the overall status and each part — broker, database, the speech and language
+ * providers (ready, what is missing and the command that installs it, which fallback is
+ * serving), and the connected devices. Without an API key only the status and each part's
+ * readiness (health-access.ts).
  */
 import type { ProviderHealth } from '../providers.ts';
+import { healthDetailsAllowed, publicHealth } from './health-access.ts';
 import { sendJson, type HttpServer } from './http-server.ts';
+import type { ApiKeyVerifier } from './request-auth.ts';
 
 export interface HealthDevice {
   deviceId: string;
@@ -80,10 +83,11 @@ export function buildHealthReport(sources: HealthSources): HealthReport {
   };
 }
 
-export function registerHealthRoute(http: HttpServer, sources: HealthSources): void {
-  http.route('GET', '/health', (_req, res) => {
+export function registerHealthRoute(http: HttpServer, sources: HealthSources, keys: ApiKeyVerifier): void {
+  http.route('GET', '/health', (req, res) => {
+    const details = healthDetailsAllowed(req, keys);
     const report = buildHealthReport(sources);
     // 200 while degraded: the gateway serves, and the body says what is missing. 503 when it cannot.
-    sendJson(res, report.status === 'down' ? 503 : 200, report);
+    sendJson(res, report.status === 'down' ? 503 : 200, details ? report : publicHealth(report));
   });
 }
