@@ -134,7 +134,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       tts,
       sessions,
       health: {
-        broker: () => ({ name: `mqtt:${bus.mode}`, ready: true }),
+        // An external broker can go away while we run (the bus reconnects): then the gateway is down.
+        broker: () =>
+          bus.isConnected()
+            ? { name: `mqtt:${bus.mode}`, ready: true }
+            : { name: `mqtt:${bus.mode}`, ready: false, detail: 'not connected to the MQTT broker; reconnecting' },
         database: () => ({ name: 'sqlite', ready: store.healthy() }),
         engines: engineHealth,
         devices: () => sessions.connectedDevices(),

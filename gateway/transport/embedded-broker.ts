@@ -261,6 +261,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       currentClient.delete(deviceId); // its disconnect is ours, not news
       client.close();
     },
+    isConnected: () => !closed,
     async close() {
       if (closed) return;
       closed = true;

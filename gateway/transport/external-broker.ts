@@ -155,6 +155,7 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
     disconnectDevice(deviceId) {
       logger.debug({ device: deviceId }, 'cannot drop a device connection on an external broker');
     },
+    isConnected: () => !closed && client.connected,
     async close() {
       if (closed) return;
       closed = true;
