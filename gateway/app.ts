@@ -12,6 +12,7 @@ import { registerHttpApi } from './http/http-api.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { createGatewayMetrics } from './http/metrics.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { logReady } from './ready-line.ts';
 import { createSessionHub, type SessionHub } from './session/session-hub.ts';
 import { combineSessionEvents, type SessionEvents } from './session/events.ts';
 import { createSpeechEngines } from './speech/engines.ts';
@@ -153,7 +154,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     cleanup.push(() => ws.close());
     const mqttPort = bus.mode === 'embedded' ? (bus as EmbeddedBroker).port : null;
 
-    logger.info({ httpPort, mqttPort, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir }, 'ready');
+    logReady(logger, { httpPort, mqttPort, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir });
 
     let stopped: Promise<void> | undefined;
     return {

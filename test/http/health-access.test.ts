@@ -4,7 +4,7 @@
  * (issue 11 item 2).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { discardLogger } from '../fakes/capture-logger.ts';
 import { SimDevice } from '../../device-sim/index.ts';
 import { startGateway, type RunningGateway } from '../../gateway/app.ts';
 import { loadConfig } from '../../gateway/config.ts';
@@ -26,7 +26,7 @@ async function gatewayWithDevice(): Promise<{ gateway: RunningGateway; base: str
     env: {},
     overrides: { dataDir: tempDir(), host: '127.0.0.1', httpPort: 0, mqttPort: 0, 'llm.providers': 'openai', 'llm.openaiBaseUrl': LOCAL_LLM },
   });
-  const gateway = await startGateway(config, { logger: pino({ level: 'silent' }), engines: { stt: new FakeStt(), tts: new FakeTts() } });
+  const gateway = await startGateway(config, { logger: discardLogger(), engines: { stt: new FakeStt(), tts: new FakeTts() } });
   cleanup.push(() => gateway.stop());
   const issued = gateway.store.devices.add('bedroom-7');
   const sim = new SimDevice({ transport: 'websocket', url: `ws://127.0.0.1:${gateway.httpPort}`, deviceId: 'bedroom-7', token: issued.token, codec: 'pcm16' });

@@ -4,7 +4,7 @@
  * is back to `ok`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { discardLogger } from '../fakes/capture-logger.ts';
 import { startGateway } from '../../gateway/app.ts';
 import { loadConfig } from '../../gateway/config.ts';
 import { FakeResponder } from '../fakes/fake-responder.ts';
@@ -38,7 +38,7 @@ describe('GET /health with an external broker', () => {
       },
     });
     const gateway = await startGateway(config, {
-      logger: pino({ level: 'silent' }),
+      logger: discardLogger(),
       engines: { stt: new FakeStt(), tts: new FakeTts(), responder: new FakeResponder() },
     });
     cleanup.push(() => gateway.stop());

@@ -13,6 +13,7 @@ import { loadConfig } from '../../gateway/config.ts';
 import { FakeStt, fakeWords } from '../fakes/fake-stt.ts';
 import { FakeTts } from '../fakes/fake-tts.ts';
 import { DEFAULT_FAKE_REPLY } from '../fakes/fake-responder.ts';
+import { discardLogger } from '../fakes/capture-logger.ts';
 import { sine } from '../audio/signal.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from './helpers/test-gateway.ts';
@@ -91,7 +92,7 @@ describe('GET /health', () => {
   it('reports the configured LLM provider: not ready, and why, without GROQ_API_KEY', async () => {
     const config = loadConfig({ env: {}, overrides: { dataDir: tempDir(), host: '127.0.0.1', httpPort: 0, mqttPort: 0 } });
     // Fake speech engines, but the configured (real) responder and its Groq provider.
-    const running = await startGateway(config, { logger: pino({ level: 'silent' }), engines: { stt: new FakeStt(), tts: new FakeTts() } });
+    const running = await startGateway(config, { logger: discardLogger(), engines: { stt: new FakeStt(), tts: new FakeTts() } });
     cleanup.push(() => running.stop());
     const auth = { authorization: `Bearer ${running.store.apiKeys.create('health').key}` };
     const health = (await (await fetch(`http://127.0.0.1:${running.httpPort}/health`, { headers: auth })).json()) as Record<string, any>;
