@@ -18,7 +18,7 @@ import { combineSessionEvents, type SessionEvents } from './session/events.ts';
 import { createSpeechEngines } from './speech/engines.ts';
 import type { ProviderHealth } from './providers.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
-import { openStore, type Store } from './store/index.ts';
+import { openStore, startTurnRetention, type Store } from './store/index.ts';
 import { attachWebSocketTransport, startMqttBus, startMqttDeviceTransport, type EmbeddedBroker } from './transport/index.ts';
 
 /** Engines a caller may supply instead of the configured ones (tests use fakes from test/). */
@@ -62,6 +62,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     mkdirSync(config.dataDir, { recursive: true });
     const store = openStore(config.dataDir);
     cleanup.push(() => store.close());
+    const retention = startTurnRetention({ turns: store.turns, retentionDays: config.store.turnRetentionDays, logger });
+    cleanup.push(async () => {
+      retention.stop();
+      await retention.idle(); // a slice in flight must not meet a closed database
+    });
 
     const overrides = options.engines ?? {};
     const speech =

@@ -17,6 +17,7 @@ import { GROQ_ENV_VARS, GroqSchema } from './groq-config.ts';
 import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
 import { LIMITS_ENV_VARS, LimitsSchema } from './session/limits-config.ts';
 import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
+import { STORE_ENV_VARS, StoreSchema } from './store/store-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -57,6 +58,8 @@ export const ConfigSchema = z.object({
   http: HttpSchema.default(HttpSchema.parse({})),
   /** Home Assistant bridge (gateway/bridge/bridge-config.ts). */
   bridge: BridgeSchema.default(BridgeSchema.parse({})),
+  /** The database: turn retention (gateway/store/store-config.ts). */
+  store: StoreSchema.default(StoreSchema.parse({})),
   /** IANA time zone of the gateway (date/time tool); default: the system's. */
   timeZone: z
     .string()
@@ -84,6 +87,7 @@ export const ENV_VARS: Record<string, string> = {
   ...TRANSPORT_ENV_VARS,
   ...HTTP_ENV_VARS,
   ...BRIDGE_ENV_VARS,
+  ...STORE_ENV_VARS,
 };
 
 export class ConfigError extends Error {
