@@ -105,7 +105,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Counts the protocol errors each session sends its device (metrics).
     const openSession = metrics.instrumentOpener(sessions.openSession);
 
-    const http = createHttpServer(logger);
+    const http = createHttpServer(logger, { headersTimeoutMs: config.http.headersTimeoutMs, requestTimeoutMs: config.http.requestTimeoutMs });
     const ws = attachWebSocketTransport({
       server: http.server,
       authenticate,
