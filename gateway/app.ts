@@ -16,6 +16,7 @@ import { logReady } from './ready-line.ts';
 import { createSessionHub, type SessionHub } from './session/session-hub.ts';
 import { combineSessionEvents, type SessionEvents } from './session/events.ts';
 import { createSpeechEngines } from './speech/engines.ts';
+import { startAutoPull } from './speech/models/auto-pull.ts';
 import type { ProviderHealth } from './providers.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
 import { openStore, startTurnRetention, type Store } from './store/index.ts';
@@ -72,6 +73,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const speech =
       overrides.stt && overrides.tts ? undefined : await createSpeechEngines(config, logger);
     if (speech) cleanup.push(() => speech.close());
+    // First start: the configured models that are missing download in the background (not
+    // when a caller supplied its own engines); `ready` does not wait for them.
+    const modelPull = speech ? startAutoPull({ config, logger, onInstalled: (model) => speech.adopt(model.kind) }) : undefined;
+    if (modelPull) cleanup.push(() => modelPull.stop());
     const stt = overrides.stt ?? speech!.stt;
     const tts = overrides.tts ?? speech!.tts;
     const turnEnd = overrides.turnEnd ?? speech?.turnEnd;
@@ -148,6 +153,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         database: () => ({ name: 'sqlite', ready: store.healthy() }),
         engines: engineHealth,
         devices: () => sessions.connectedDevices(),
+        models: modelPull ? () => modelPull.report() : undefined,
       },
       config: config.http,
       logger,

@@ -20,6 +20,8 @@ export interface PublicHealthReport {
   broker: PartReadiness;
   database: PartReadiness;
   engines: PartReadiness[];
+  /** First-start model downloads: which model, how far (no URLs or errors). */
+  models?: { state: string; models: Array<{ name: string; state: string; percent?: number }> };
   /** Says how to get the rest. */
   details: string;
 }
@@ -33,6 +35,9 @@ export function publicHealth(report: HealthReport): PublicHealthReport {
     broker: readiness(report.broker),
     database: readiness(report.database),
     engines: report.engines.map(readiness),
+    ...(report.models
+      ? { models: { state: report.models.state, models: report.models.models.map(({ name, state, percent }) => ({ name, state, ...(percent !== undefined ? { percent } : {}) })) } }
+      : {}),
     details: 'send "Authorization: Bearer <API key>" for devices and engine details',
   };
 }

@@ -17,11 +17,20 @@ export interface HealthDevice {
   since?: number;
 }
 
+/** The first-start model download (gateway/speech/models/auto-pull.ts), as /health shows it. */
+export interface ModelsHealth {
+  state: string;
+  models: Array<{ name: string; state: string; percent?: number; receivedBytes?: number; totalBytes?: number; error?: string }>;
+  command?: string;
+}
+
 export interface HealthSources {
   broker(): ProviderHealth;
   database(): ProviderHealth;
   engines(): ProviderHealth[];
   devices(): HealthDevice[];
+  /** Absent when the gateway does not manage its models (engines supplied by the caller). */
+  models?: () => ModelsHealth;
 }
 
 export interface HealthReport {
@@ -34,6 +43,8 @@ export interface HealthReport {
   broker: ProviderHealth;
   database: ProviderHealth;
   engines: ProviderHealth[];
+  /** The first-start download of the default speech models, when the gateway manages them. */
+  models?: ModelsHealth;
   devices: {
     connected: number;
     by_transport: Record<string, number>;
@@ -70,6 +81,7 @@ export function buildHealthReport(sources: HealthSources): HealthReport {
     broker,
     database,
     engines,
+    ...(sources.models ? { models: sources.models() } : {}),
     devices: {
       connected: devices.length,
       by_transport: byTransport,
