@@ -12,13 +12,15 @@ import { registerHttpApi } from './http/http-api.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { createGatewayMetrics } from './http/metrics.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { logReady } from './ready-line.ts';
 import { createSessionHub, type SessionHub } from './session/session-hub.ts';
 import { combineSessionEvents, type SessionEvents } from './session/events.ts';
 import { createSpeechEngines } from './speech/engines.ts';
+import { startAutoPull } from './speech/models/auto-pull.ts';
 import type { ProviderHealth } from './providers.ts';
 import { resolveModelsDir } from './speech/models/paths.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
-import { openStore, type Store } from './store/index.ts';
+import { openStore, startTurnRetention, type Store } from './store/index.ts';
 import { attachWebSocketTransport, startMqttBus, startMqttDeviceTransport, type EmbeddedBroker } from './transport/index.ts';
 import { startWyomingServer } from './wyoming/index.ts';
 
@@ -65,6 +67,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     mkdirSync(config.dataDir, { recursive: true });
     const store = openStore(config.dataDir);
     cleanup.push(() => store.close());
+    const retention = startTurnRetention({ turns: store.turns, retentionDays: config.store.turnRetentionDays, logger });
+    cleanup.push(async () => {
+      retention.stop();
+      await retention.idle(); // a slice in flight must not meet a closed database
+    });
 
     // ── Wyoming (Home Assistant's voice pipelines): listening before the engines load, so
     // `describe` is answered at once; requests are served once the engines are attached.
@@ -87,6 +94,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const speech =
       overrides.stt && overrides.tts ? undefined : await createSpeechEngines(config, logger);
     if (speech) cleanup.push(() => speech.close());
+    // First start: the configured models that are missing download in the background (not
+    // when a caller supplied its own engines); `ready` does not wait for them.
+    const modelPull = speech ? startAutoPull({ config, logger, onInstalled: (model) => speech.adopt(model.kind) }) : undefined;
+    if (modelPull) cleanup.push(() => modelPull.stop());
     const stt = overrides.stt ?? speech!.stt;
     const tts = overrides.tts ?? speech!.tts;
     const turnEnd = overrides.turnEnd ?? speech?.turnEnd;
@@ -122,7 +133,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Counts the protocol errors each session sends its device (metrics).
     const openSession = metrics.instrumentOpener(sessions.openSession);
 
-    const http = createHttpServer(logger);
+    const http = createHttpServer(logger, { headersTimeoutMs: config.http.headersTimeoutMs, requestTimeoutMs: config.http.requestTimeoutMs });
     const ws = attachWebSocketTransport({
       server: http.server,
       authenticate,
@@ -158,10 +169,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       tts,
       sessions,
       health: {
-        broker: () => ({ name: `mqtt:${bus.mode}`, ready: true }),
+        // An external broker can go away while we run (the bus reconnects): then the gateway is down.
+        broker: () =>
+          bus.isConnected()
+            ? { name: `mqtt:${bus.mode}`, ready: true }
+            : { name: `mqtt:${bus.mode}`, ready: false, detail: 'not connected to the MQTT broker; reconnecting' },
         database: () => ({ name: 'sqlite', ready: store.healthy() }),
         engines: engineHealth,
         devices: () => sessions.connectedDevices(),
+        models: modelPull ? () => modelPull.report() : undefined,
       },
       config: config.http,
       logger,
@@ -173,7 +189,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     cleanup.push(() => ws.close());
     const mqttPort = bus.mode === 'embedded' ? (bus as EmbeddedBroker).port : null;
 
-    logger.info({ httpPort, mqttPort, wyomingPort: wyoming.port, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir }, 'ready');
+    logReady(logger, { httpPort, mqttPort, wyomingPort: wyoming.port, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir });
 
     let stopped: Promise<void> | undefined;
     return {

@@ -17,6 +17,7 @@ import { GROQ_ENV_VARS, GroqSchema } from './groq-config.ts';
 import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
 import { LIMITS_ENV_VARS, LimitsSchema } from './session/limits-config.ts';
 import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
+import { STORE_ENV_VARS, StoreSchema } from './store/store-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
 import { WYOMING_ENV_VARS, WyomingSchema } from './wyoming/wyoming-config.ts';
 
@@ -62,6 +63,8 @@ export const ConfigSchema = z.object({
   homeAssistant: HomeAssistantApiSchema.default(HomeAssistantApiSchema.parse({})),
   /** The Wyoming server for Home Assistant's voice pipelines (gateway/wyoming/wyoming-config.ts). */
   wyoming: WyomingSchema.default(WyomingSchema.parse({})),
+  /** The database: turn retention (gateway/store/store-config.ts). */
+  store: StoreSchema.default(StoreSchema.parse({})),
   /** IANA time zone of the gateway (date/time tool); default: the system's. */
   timeZone: z
     .string()
@@ -91,6 +94,7 @@ export const ENV_VARS: Record<string, string> = {
   ...BRIDGE_ENV_VARS,
   ...HOME_ASSISTANT_ENV_VARS,
   ...WYOMING_ENV_VARS,
+  ...STORE_ENV_VARS,
 };
 
 export class ConfigError extends Error {

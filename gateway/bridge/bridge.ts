@@ -27,6 +27,7 @@ import { HaConversationResponder } from './ha-conversation.ts';
 import { createHomeTools } from './home-tools.ts';
 import { RetainedPublisher } from './retained-publisher.ts';
 import { createServiceAcl, createServiceAuthenticator, type ServiceVerifier } from './service-acl.ts';
+import { createTopicFence } from './topic-fence.ts';
 import { WearableStates } from './wearable-states.ts';
 
 /** What the bridge needs from the device registry. */
@@ -100,9 +101,12 @@ export function createHomeAssistantBridge(deps: HomeAssistantBridgeDeps): HomeAs
   const deviceTopics = createTopics(devicePrefix);
   const acl = createServiceAcl({ topics, devicePrefix, sharedTopics: settings.sharedTopics });
   const random = deps.random ?? Math.random;
+  // Learned entities never get a topic of the wearables or of the bridge itself (see topic-fence.ts).
+  const fence = createTopicFence({ devicePrefix, bridgePrefix: settings.topicPrefix });
   const catalog = new EntityCatalog({
     prefixes: settings.learnPrefixes.length > 0 ? settings.learnPrefixes : [settings.discoveryPrefix],
     skipOrigin: ORIGIN_NAME,
+    fence,
     logger: log,
   });
   let running: Running | undefined;
@@ -115,6 +119,7 @@ export function createHomeAssistantBridge(deps: HomeAssistantBridgeDeps): HomeAs
     catalog,
     allowlist: new EntityAllowlist(settings.allowEntities),
     bus: () => running?.bus,
+    fence,
     confirmMs: settings.controlConfirmMs,
     maxListed: MAX_LISTED_ENTITIES,
     logger: log,

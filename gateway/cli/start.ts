@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../logger.ts';
 import type { CliContext, CommandGroup } from './context.ts';
+import { logUnhandledRejections } from './process-guards.ts';
 
 export const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -63,6 +64,7 @@ export const registerStartCommand: CommandGroup = (program: Command, context: Cl
     .action(async (_options: unknown, command: Command) => {
       const config = context.config(command);
       const logger = createLogger(config.logLevel);
+      logUnhandledRejections(logger);
       // Loaded only here: the engines behind it (sherpa-onnx, the broker) are not needed
       // by `voxgate device …`, which should stay quick.
       const { startGateway } = await import('../app.ts');

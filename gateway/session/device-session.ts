@@ -67,7 +67,8 @@ export class DeviceSession implements DeviceSessionPort {
   readonly openedAt = Date.now();
   private readonly log: Logger;
   private readonly once = new LogOnce();
-  private readonly audioOnce = new LogOnce();
+  /** Keys of the current turn (its audio, its repeated start, a stray stop): reset when a turn starts. */
+  private readonly turnOnce = new LogOnce();
   private ready: Ready | undefined;
   private turn: Turn | undefined;
   private readonly turns = new Set<Promise<void>>();
@@ -115,7 +116,7 @@ export class DeviceSession implements DeviceSessionPort {
     try {
       this.handleAudio(audio);
     } catch (err) {
-      if (this.audioOnce.first('internal')) this.log.error({ err }, 'handling audio failed');
+      if (this.turnOnce.first('internal')) this.log.error({ err }, 'handling audio failed');
     }
   }
 
@@ -237,7 +238,7 @@ export class DeviceSession implements DeviceSessionPort {
   private listenStart(message: ListenStart): void {
     if (message.turn !== undefined && this.numbering.isRepeat(message.turn)) {
       // A device numbers each turn anew: this is a repeated start (QoS 1 redelivery), not a new turn.
-      if (this.once.first(`repeated-start:${message.turn}`)) this.log.info({ turn: message.turn }, 'repeated listen start ignored');
+      if (this.turnOnce.first(`repeated-start:${message.turn}`)) this.log.info({ turn: message.turn }, 'repeated listen start ignored');
       return;
     }
     const ready = this.ready!;
@@ -257,7 +258,7 @@ export class DeviceSession implements DeviceSessionPort {
   private listenStop(turnId: number | undefined, frames: number | undefined): void {
     const turn = this.turn;
     if (!turn || turn.phase !== 'listening' || (turnId !== undefined && turnId !== turn.id)) {
-      if (this.once.first(`stop:${turnId}`)) this.log.info({ turn: turnId }, 'listen stop for no listening turn; ignored');
+      if (this.turnOnce.first(`stop:${turnId}`)) this.log.info({ turn: turnId }, 'listen stop for no listening turn; ignored');
       return;
     }
     turn.stop(frames);
@@ -267,7 +268,7 @@ export class DeviceSession implements DeviceSessionPort {
   private startTurn(turnId: number, deviceNumbered: boolean, make: (options: Parameters<typeof Turn.text>[0]) => Turn): Turn {
     const previous = this.turn;
     if (previous) previous.abort(previous.phase === 'listening' ? 'restarted' : 'barge_in');
-    this.audioOnce.reset();
+    this.turnOnce.reset();
     const deps: TurnDeps = {
       stt: this.deps.stt,
       tts: this.deps.tts,
@@ -317,13 +318,13 @@ export class DeviceSession implements DeviceSessionPort {
   private handleAudio(audio: InboundAudio): void {
     const turn = this.turn;
     if (!this.ready || !turn || !turn.acceptsAudio) {
-      if (this.audioOnce.first('no-turn')) {
+      if (this.turnOnce.first('no-turn')) {
         this.log.info({ turn: audio.turn, state: this.state }, 'audio with no listening turn dropped (logged once)');
       }
       return;
     }
     if (audio.turn !== undefined && turn.deviceNumbered && audio.turn !== turn.id) {
-      if (this.audioOnce.first(`other-turn:${audio.turn}`)) {
+      if (this.turnOnce.first(`other-turn:${audio.turn}`)) {
         this.log.info({ frameTurn: audio.turn, listening: turn.id }, 'audio of another turn dropped (logged once)');
       }
       return;

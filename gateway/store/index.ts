@@ -11,6 +11,7 @@ export { ApiKeyRegistry, type ApiKeyRecord, type IssuedApiKey } from './api-key-
 export { ServiceAccountRegistry, type IssuedServiceAccount, type ServiceAccountRecord } from './service-account-registry.ts';
 export { TurnStore, type ListTurnsOptions, type RecentConversationOptions } from './turn-store.ts';
 export { StoreError, type StoreErrorCode } from './errors.ts';
+export { startTurnRetention, type TurnRetention, type TurnRetentionOptions } from './turn-retention.ts';
 export type { DeviceRecord, TurnOutcome, TurnRecord, TurnRecorder, TurnTimings } from './types.ts';
 
 export interface Store {

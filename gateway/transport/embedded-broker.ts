@@ -8,6 +8,7 @@ import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } f
 import { createTopics } from '../../protocol/index.ts';
 import type { Logger } from '../logger.ts';
 import { checkDeviceCredentials, type AuthenticateDevice } from './auth.ts';
+import { checkGatewayPublish } from './gateway-publish-guard.ts';
 import { GATEWAY_OFFLINE, GATEWAY_ONLINE, type MqttBus, type MqttPublishOptions, type Unsubscribe } from './mqtt-bus.ts';
 import { guardMqttPacketSize } from './mqtt-packet-size-guard.ts';
 import { MAX_MQTT_PACKET_BYTES, MQTT_CONNECT_TIMEOUT_MS } from './transport-config.ts';
@@ -205,6 +206,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // (after a drain when the socket is full), so per device: a stalled device delays only itself.
   const publishTails = new Map<string, Promise<void>>();
   const publish = (topic: string, payload: string | Uint8Array, options: MqttPublishOptions): Promise<void> => {
+    try {
+      checkGatewayPublish(topics.prefix, topic); // aedes' publish() skips authorizePublish
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'gateway publish refused');
+      return Promise.reject(err);
+    }
     const key = topics.parse(topic)?.deviceId ?? '';
     const next = (publishTails.get(key) ?? Promise.resolve()).then(() => publishNow(topic, payload, options));
     const tail = next.catch(() => {});
@@ -254,6 +261,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       currentClient.delete(deviceId); // its disconnect is ours, not news
       client.close();
     },
+    isConnected: () => !closed,
     async close() {
       if (closed) return;
       closed = true;

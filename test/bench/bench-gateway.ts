@@ -85,6 +85,7 @@ export async function startBenchGateway(llm: FakeLlmSettings): Promise<BenchGate
         mqttPort: 0,
         logLevel: 'warn',
         'wyoming.port': 'off',
+        'speech.autoPull': false,
         'speech.modelsDir': resolveModelsDir(userConfig),
         'speech.stt': ['sherpa'],
         'speech.sherpaStt.model': stt.model,

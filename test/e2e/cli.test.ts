@@ -91,6 +91,8 @@ describe('README flow: voxgate start, device add, voxgate-sim talk', () => {
       // default list: no sherpa voice is installed, so espeak-ng speaks, as on a fresh install.
       VOXGATE_STT: 'sherpa',
       VOXGATE_STT_MODEL: fixtureModels().asr,
+      // Tests never download: the first-start model pull has its own test against a loopback server.
+      VOXGATE_AUTO_PULL: 'off',
     };
     gateway = spawn(process.execPath, [VOXGATE, 'start'], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     gateway.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.text += chunk));

@@ -65,7 +65,8 @@ export class E2eGateway {
     const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'voxgate-e2e-'));
     const config = loadConfig({
       env: {},
-      overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'debug', 'wyoming.port': 'off', ...options.overrides },
+      // No first-start model download: tests never reach outside the machine (test/speech/auto-pull.test.ts covers it).
+      overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'debug', 'wyoming.port': 'off', 'speech.autoPull': false, ...options.overrides },
     });
     const log = createCaptureLogger(options.logLevel ?? 'debug');
     let self: E2eGateway | undefined;

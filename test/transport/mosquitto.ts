@@ -31,6 +31,10 @@ export interface Mosquitto {
   port: number;
   url: string;
   stop(): Promise<void>;
+  /** Stops the broker process but keeps its files, so `restart()` brings it back on the same port. */
+  kill(): Promise<void>;
+  /** Starts a stopped broker again, same port and accounts (no retained messages: persistence is off). */
+  restart(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -88,13 +92,29 @@ export async function startMosquitto(users: Record<string, string>, acl: string)
   const configFile = path.join(dir, 'mosquitto.conf');
   writeFileSync(configFile, `${config}\n`);
 
-  const child = spawn(mosquittoBin, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(mosquittoBin, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    try {
+      await waitForListener(port, child, () => stderr);
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+    return child;
+  };
+  const end = async (child: ChildProcess) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  let child: ChildProcess;
   try {
-    await waitForListener(port, child, () => stderr);
+    child = await launch();
   } catch (err) {
-    child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -103,12 +123,13 @@ export async function startMosquitto(users: Record<string, string>, acl: string)
     port,
     url: `mqtt://127.0.0.1:${port}`,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await end(child);
       rmSync(dir, { recursive: true, force: true });
+    },
+    kill: () => end(child),
+    async restart() {
+      await end(child);
+      child = await launch();
     },
   };
 }

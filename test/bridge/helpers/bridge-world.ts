@@ -5,7 +5,7 @@
  * Groq server driven by the real groq-sdk, fake STT/TTS, and simulated wearables.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
+import { discardLogger } from '../../fakes/capture-logger.ts';
 import { readMicWav, SimDevice } from '../../../device-sim/index.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/app.ts';
 import type { BridgeConfig, HomeAssistantApiConfig } from '../../../gateway/bridge/bridge-config.ts';
@@ -147,6 +147,7 @@ export class BridgeWorld {
         httpPort: 0,
         logLevel: 'silent',
         'wyoming.port': 'off',
+        'speech.autoPull': false,
         ...broker,
         'groq.apiKey': 'test-key',
         'groq.baseUrl': groq.baseUrl,
@@ -175,7 +176,7 @@ export class BridgeWorld {
 
   private async startGateway(): Promise<void> {
     this.gateway = await startGateway(this.config, {
-      logger: pino({ level: 'silent' }),
+      logger: discardLogger(),
       engines: { stt: this.stt, tts: new FakeTts({ msPerChar: 10 }) },
     });
     // A restart keeps the embedded broker's port, so clients know where to reconnect.
