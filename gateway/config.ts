@@ -18,6 +18,7 @@ import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
 import { LIMITS_ENV_VARS, LimitsSchema } from './session/limits-config.ts';
 import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
+import { XIAOZHI_ENV_VARS, XiaozhiSchema } from './xiaozhi/xiaozhi-config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -57,6 +58,8 @@ export const ConfigSchema = z.object({
   http: HttpSchema.default(HttpSchema.parse({})),
   /** Home Assistant bridge (gateway/bridge/bridge-config.ts). */
   bridge: BridgeSchema.default(BridgeSchema.parse({})),
+  /** Stock xiaozhi-esp32 firmware: OTA bootstrap, pairing, its WebSocket (gateway/xiaozhi/xiaozhi-config.ts). */
+  xiaozhi: XiaozhiSchema.default(XiaozhiSchema.parse({})),
   /** IANA time zone of the gateway (date/time tool); default: the system's. */
   timeZone: z
     .string()
@@ -84,6 +87,7 @@ export const ENV_VARS: Record<string, string> = {
   ...TRANSPORT_ENV_VARS,
   ...HTTP_ENV_VARS,
   ...BRIDGE_ENV_VARS,
+  ...XIAOZHI_ENV_VARS,
 };
 
 export class ConfigError extends Error {
