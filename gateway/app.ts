@@ -19,6 +19,7 @@ import type { ProviderHealth } from './providers.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
 import { openStore, type Store } from './store/index.ts';
 import { attachWebSocketTransport, startMqttBus, startMqttDeviceTransport, type EmbeddedBroker } from './transport/index.ts';
+import { startXiaozhi, XIAOZHI_WEBSOCKET_PATHS } from './xiaozhi/index.ts';
 
 /** Engines a caller may supply instead of the configured ones (tests use fakes from test/). */
 export interface EngineOverrides {
@@ -108,6 +109,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       maxMessageBytes: config.transport.wsMaxPayloadBytes,
       heartbeatIntervalMs: config.transport.wsHeartbeatIntervalMs,
       closeGraceMs: config.transport.wsCloseGraceMs,
+      ignorePaths: XIAOZHI_WEBSOCKET_PATHS,
+    });
+    // Stock xiaozhi-esp32 firmware: OTA bootstrap, pairing and its WebSocket (gateway/xiaozhi/).
+    const xiaozhi = startXiaozhi({
+      http,
+      store,
+      config: config.xiaozhi,
+      timeZone: config.timeZone,
+      openSession,
+      websocket: {
+        maxMessageBytes: config.transport.wsMaxPayloadBytes,
+        heartbeatIntervalMs: config.transport.wsHeartbeatIntervalMs,
+        closeGraceMs: config.transport.wsCloseGraceMs,
+      },
+      logger,
     });
 
     const bus = await startMqttBus(config, { authenticate, authenticateService: bridge?.authenticateService, logger });
@@ -147,6 +163,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const httpPort = await http.listen(config.host, config.httpPort);
     cleanup.push(() => http.close());
     cleanup.push(() => ws.close());
+    cleanup.push(() => xiaozhi.close());
     const mqttPort = bus.mode === 'embedded' ? (bus as EmbeddedBroker).port : null;
 
     logger.info({ httpPort, mqttPort, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir }, 'ready');
