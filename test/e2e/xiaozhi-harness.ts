@@ -41,3 +41,16 @@ export async function closeXiaozhiDevices(): Promise<void> {
   await Promise.all([...devices].map((d) => d.close().catch(() => {})));
   devices.clear();
 }
+
+/** Retries `assertion` until it passes (or throws its last failure after `timeoutMs`). */
+export async function passes(assertion: () => void, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return assertion();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
