@@ -29,6 +29,8 @@ export interface XiaozhiWsOptions {
 export interface XiaozhiWsChannel {
   sendJson(message: Record<string, unknown>): Promise<void>;
   sendAudio(packet: Uint8Array): void;
+  /** One binary frame exactly as given, no framing added (bad-input tests). */
+  sendRawBinary(frame: Uint8Array): void;
   close(): Promise<void>;
   drop(): void;
 }
@@ -87,6 +89,9 @@ export function connectXiaozhiWebSocket(options: XiaozhiWsOptions, handlers: Xia
       },
       sendAudio(packet) {
         if (ws.readyState === WebSocket.OPEN) ws.send(encodeBinaryFrame(version, packet), { binary: true });
+      },
+      sendRawBinary(frame) {
+        if (ws.readyState === WebSocket.OPEN) ws.send(frame, { binary: true });
       },
       close() {
         return new Promise<void>((done) => {

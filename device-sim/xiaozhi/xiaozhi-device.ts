@@ -230,6 +230,11 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
     this.channel?.sendAudio(packet);
   }
 
+  /** Sends one binary frame as given, without the version's framing (tests of bad headers). */
+  sendRawBinary(frame: Uint8Array): void {
+    this.channel?.sendRawBinary(frame);
+  }
+
   /** Closes the channel as the firmware does (no goodbye on WebSocket). */
   async close(): Promise<void> {
     if (this.closed) return;
