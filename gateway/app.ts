@@ -23,6 +23,7 @@ import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/
 import { openStore, startTurnRetention, type Store } from './store/index.ts';
 import { attachWebSocketTransport, startMqttBus, startMqttDeviceTransport, type EmbeddedBroker } from './transport/index.ts';
 import { startWyomingServer } from './wyoming/index.ts';
+import { startXiaozhi, XIAOZHI_WEBSOCKET_PATHS } from './xiaozhi/index.ts';
 
 /** Engines a caller may supply instead of the configured ones (tests use fakes from test/). */
 export interface EngineOverrides {
@@ -142,6 +143,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       maxMessageBytes: config.transport.wsMaxPayloadBytes,
       heartbeatIntervalMs: config.transport.wsHeartbeatIntervalMs,
       closeGraceMs: config.transport.wsCloseGraceMs,
+      ignorePaths: XIAOZHI_WEBSOCKET_PATHS,
+    });
+    // Stock xiaozhi-esp32 firmware: OTA bootstrap, pairing and its WebSocket (gateway/xiaozhi/).
+    const xiaozhi = startXiaozhi({
+      http,
+      store,
+      config: config.xiaozhi,
+      timeZone: config.timeZone,
+      openSession,
+      websocket: {
+        maxMessageBytes: config.transport.wsMaxPayloadBytes,
+        heartbeatIntervalMs: config.transport.wsHeartbeatIntervalMs,
+        closeGraceMs: config.transport.wsCloseGraceMs,
+      },
+      logger,
     });
 
     const bus = await startMqttBus(config, { authenticate, authenticateService: bridge?.authenticateService, logger });
@@ -187,6 +203,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const httpPort = await http.listen(config.host, config.httpPort);
     cleanup.push(() => http.close());
     cleanup.push(() => ws.close());
+    cleanup.push(() => xiaozhi.close());
     const mqttPort = bus.mode === 'embedded' ? (bus as EmbeddedBroker).port : null;
 
     logReady(logger, { httpPort, mqttPort, wyomingPort: wyoming.port, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir });

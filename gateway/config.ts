@@ -20,6 +20,7 @@ import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
 import { STORE_ENV_VARS, StoreSchema } from './store/store-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
 import { WYOMING_ENV_VARS, WyomingSchema } from './wyoming/wyoming-config.ts';
+import { XIAOZHI_ENV_VARS, XiaozhiSchema } from './xiaozhi/xiaozhi-config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -65,6 +66,8 @@ export const ConfigSchema = z.object({
   wyoming: WyomingSchema.default(WyomingSchema.parse({})),
   /** The database: turn retention (gateway/store/store-config.ts). */
   store: StoreSchema.default(StoreSchema.parse({})),
+  /** Stock xiaozhi-esp32 firmware: OTA bootstrap, pairing, its WebSocket (gateway/xiaozhi/xiaozhi-config.ts). */
+  xiaozhi: XiaozhiSchema.default(XiaozhiSchema.parse({})),
   /** IANA time zone of the gateway (date/time tool); default: the system's. */
   timeZone: z
     .string()
@@ -95,6 +98,7 @@ export const ENV_VARS: Record<string, string> = {
   ...HOME_ASSISTANT_ENV_VARS,
   ...WYOMING_ENV_VARS,
   ...STORE_ENV_VARS,
+  ...XIAOZHI_ENV_VARS,
 };
 
 export class ConfigError extends Error {

@@ -107,6 +107,9 @@ export function createGatewayMetrics(): GatewayMetrics {
     get transport() {
       return link.transport;
     },
+    get capabilities() {
+      return link.capabilities;
+    },
     send(message) {
       if (message.type === 'error') errors.inc({ source: 'device', code: message.code });
       link.send(message);

@@ -8,6 +8,10 @@
  * Where each control message goes is control-dispatch.ts; turn ids are turn-numbering.ts.
  * When the device did not number a turn, MQTT frames are taken for the listening turn
  * whatever turn their header names (the device may not know the number).
+ *
+ * Realtime listening (`listen start` mode `realtime`, with a VAD): the microphone stays open;
+ * audio no turn takes goes to a SpeechWatcher, and speech starts the next turn, barging in on
+ * a reply under way. It lasts until `listen stop` or a `listen start` of another mode.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -34,6 +38,7 @@ import type { Limits } from './limits-config.ts';
 import type { DeviceLink, DeviceSessionPort, InboundAudio, TransportName } from './link.ts';
 import { LogOnce } from './log-once.ts';
 import type { PacerClock } from './reply-pacer.ts';
+import { SpeechWatcher } from './speech-watcher.ts';
 import { Turn, type TurnAbortReason, type TurnDeps, type TurnPhase } from './turn.ts';
 import { TurnNumbering } from './turn-numbering.ts';
 
@@ -76,6 +81,8 @@ export class DeviceSession implements DeviceSessionPort {
   private readonly numbering = new TurnNumbering();
   private closed = false;
   private helloTimer: NodeJS.Timeout | undefined;
+  /** Present while listening in realtime mode. */
+  private watcher: SpeechWatcher | undefined;
 
   constructor(
     private readonly link: DeviceLink,
@@ -168,6 +175,7 @@ export class DeviceSession implements DeviceSessionPort {
   private teardown(abortReason: TurnAbortReason, reason: string): void {
     this.closed = true;
     clearTimeout(this.helloTimer);
+    this.stopRealtime();
     this.turn?.abort(abortReason);
     this.turn = undefined;
     if (this.ready) this.deps.events.deviceDisconnected({ deviceId: this.deviceId, reason });
@@ -241,10 +249,14 @@ export class DeviceSession implements DeviceSessionPort {
       if (this.turnOnce.first(`repeated-start:${message.turn}`)) this.log.info({ turn: message.turn }, 'repeated listen start ignored');
       return;
     }
+    if (message.mode === 'realtime' && this.startRealtime()) return;
+    this.stopRealtime();
+    this.startAudioTurn(message.turn, message.mode !== 'manual');
+  }
+
+  private startAudioTurn(deviceTurn: number | undefined, auto: boolean): Turn {
     const ready = this.ready!;
-    // `realtime` is reserved (docs/protocol.md §3.1): until it exists it listens like `auto`.
-    const auto = message.mode !== 'manual';
-    this.startTurn(this.numbering.next(message.turn), message.turn !== undefined, (options) =>
+    return this.startTurn(this.numbering.next(deviceTurn), deviceTurn !== undefined, (options) =>
       Turn.audio({
         ...options,
         micFormat: ready.micFormat,
@@ -255,7 +267,38 @@ export class DeviceSession implements DeviceSessionPort {
     );
   }
 
+  /** Enters realtime listening (see the top of this file); false without a VAD: the device then listens as in `auto`. */
+  private startRealtime(): boolean {
+    const factory = this.deps.turnEnd;
+    if (!factory?.createSpeechStart) return false;
+    const current = this.turn;
+    // A listen start interrupts what is under way (docs/protocol.md §3.1), except an utterance realtime listening is already hearing.
+    if (current && (current.phase !== 'listening' || !this.watcher)) current.abort(current.phase === 'listening' ? 'restarted' : 'barge_in');
+    if (this.watcher) return true;
+    const ready = this.ready!;
+    this.watcher = new SpeechWatcher({
+      micFormat: ready.micFormat,
+      micFrameMs: ready.micFrameMs,
+      detector: factory.createSpeechStart(),
+      limits: this.deps.limits,
+      logger: this.log,
+      onSpeech: (preroll) => {
+        // Speech while the gateway thinks or speaks is a barge-in: startTurn aborts that turn.
+        const turn = this.startAudioTurn(undefined, true);
+        for (const audio of preroll) turn.receiveAudio({ packet: audio.packet });
+      },
+    });
+    this.log.info('realtime listening');
+    return true;
+  }
+
+  private stopRealtime(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
   private listenStop(turnId: number | undefined, frames: number | undefined): void {
+    this.stopRealtime();
     const turn = this.turn;
     if (!turn || turn.phase !== 'listening' || (turnId !== undefined && turnId !== turn.id)) {
       if (this.turnOnce.first(`stop:${turnId}`)) this.log.info({ turn: turnId }, 'listen stop for no listening turn; ignored');
@@ -317,6 +360,7 @@ export class DeviceSession implements DeviceSessionPort {
 
   private handleAudio(audio: InboundAudio): void {
     const turn = this.turn;
+    if (this.ready && this.watcher && (!turn || !turn.acceptsAudio)) return this.watcher.receive(audio);
     if (!this.ready || !turn || !turn.acceptsAudio) {
       if (this.turnOnce.first('no-turn')) {
         this.log.info({ turn: audio.turn, state: this.state }, 'audio with no listening turn dropped (logged once)');

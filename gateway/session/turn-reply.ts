@@ -8,7 +8,7 @@
  */
 import { ProtocolError, type ErrorCode } from '../../protocol/index.ts';
 import type { ReplyEncoder } from '../audio/reply-encoder.ts';
-import type { Responder } from '../brain/types.ts';
+import type { Responder, ToolSource } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
 import { ProviderError } from '../providers.ts';
 import type { TtsProvider } from '../speech/types.ts';
@@ -40,6 +40,8 @@ export interface ReplyOptions {
   text: string;
   language?: string;
   responder: Responder;
+  /** The device's own tools for this reply (LinkCapabilities.tools). */
+  tools?: ToolSource;
   tts: TtsProvider;
   encoder: ReplyEncoder;
   leadMs: number;
@@ -114,6 +116,7 @@ export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
         text: o.text,
         language: o.language,
         signal: workSignal,
+        ...(o.tools ? { tools: o.tools } : {}),
         onFirstToken: () => {
           o.marks.firstToken ??= o.now();
         },

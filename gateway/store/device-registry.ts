@@ -6,6 +6,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isValidDeviceId } from '../../protocol/index.ts';
 import type { SqliteDatabase } from './database.ts';
 import { StoreError } from './errors.ts';
+import { normalizeMac } from './mac.ts';
 import type { DeviceRecord } from './types.ts';
 
 /** 256 bits: unguessable, so a single fast hash protects it (see hashToken). */
@@ -23,6 +24,7 @@ interface DeviceRow {
   last_seen_at: number | null;
   settings: string;
   conversation_started_at: number;
+  mac: string | null;
 }
 
 interface CredentialRow {
@@ -59,6 +61,8 @@ function toRecord(row: DeviceRow): DeviceRecord {
     lastSeenAt: row.last_seen_at,
     settings: JSON.parse(row.settings) as Record<string, unknown>,
     conversationStartedAt: row.conversation_started_at,
+    // Only devices that have one (stock xiaozhi firmware) carry the key.
+    ...(row.mac !== null ? { mac: row.mac } : {}),
   };
 }
 
@@ -79,11 +83,17 @@ function checkName(name: string): string {
   return trimmed;
 }
 
+function checkMac(mac: string): string {
+  const normalized = normalizeMac(mac);
+  if (normalized === null) throw new StoreError('invalid_mac', `invalid MAC address ${JSON.stringify(mac)}: use six hex bytes, e.g. aa:bb:cc:dd:ee:ff`);
+  return normalized;
+}
+
 function unknown(id: string): StoreError {
   return new StoreError('unknown_device', `no device with id ${JSON.stringify(id)}`);
 }
 
-const DEVICE_COLUMNS = 'id, name, created_at, last_seen_at, settings, conversation_started_at';
+const DEVICE_COLUMNS = 'id, name, created_at, last_seen_at, settings, conversation_started_at, mac';
 
 /** A device registered or removed through this registry (in this process). */
 export interface DeviceChange {
@@ -102,9 +112,10 @@ export class DeviceRegistry {
     // Prepared once: verify() and touch() run on every connect.
     this.statements = {
       insert: db.prepare(
-        'INSERT INTO devices (id, name, token_salt, token_hash, created_at) VALUES (@id, @name, @salt, @hash, @createdAt)',
+        'INSERT INTO devices (id, name, token_salt, token_hash, created_at, mac) VALUES (@id, @name, @salt, @hash, @createdAt, @mac)',
       ),
       get: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ?`),
+      byMac: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE mac = ?`),
       list: db.prepare<[], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY id`),
       credentials: db.prepare<[string], CredentialRow>('SELECT token_salt, token_hash FROM devices WHERE id = ?'),
       setCredentials: db.prepare('UPDATE devices SET token_salt = ?, token_hash = ? WHERE id = ?'),
@@ -115,17 +126,24 @@ export class DeviceRegistry {
     };
   }
 
-  /** Registers a device and issues its first token. */
-  add(id: string, name?: string): IssuedDevice {
+  /**
+   * Registers a device and issues its first token. `mac` (any common spelling) makes it a
+   * stock xiaozhi device, known by that MAC at /xiaozhi/ota/ (no pairing code needed).
+   */
+  add(id: string, name?: string, options: { mac?: string } = {}): IssuedDevice {
     checkId(id);
     const displayName = checkName(name ?? id);
+    const mac = options.mac === undefined ? null : checkMac(options.mac);
     const token = newToken();
     const salt = randomBytes(SALT_BYTES);
     try {
-      this.statements.insert.run({ id, name: displayName, salt, hash: hashToken(salt, token), createdAt: this.now() });
+      this.statements.insert.run({ id, name: displayName, salt, hash: hashToken(salt, token), createdAt: this.now(), mac });
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new StoreError('duplicate_device', `a device with id ${JSON.stringify(id)} already exists`);
+      }
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && mac !== null) {
+        throw new StoreError('duplicate_mac', `a device with MAC ${mac} already exists`);
       }
       throw err;
     }
@@ -147,6 +165,13 @@ export class DeviceRegistry {
 
   get(id: string): DeviceRecord | undefined {
     const row = this.statements.get.get(id);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** The device with this MAC (any common spelling); undefined for none or a malformed MAC. */
+  getByMac(mac: string): DeviceRecord | undefined {
+    const normalized = normalizeMac(mac);
+    const row = normalized === null ? undefined : this.statements.byMac.get(normalized);
     return row ? toRecord(row) : undefined;
   }
 

@@ -2,6 +2,7 @@
 import { ApiKeyRegistry } from './api-key-registry.ts';
 import { openDatabase, type DatabaseOptions } from './database.ts';
 import { DeviceRegistry } from './device-registry.ts';
+import { PairingRegistry } from './pairing-registry.ts';
 import { ServiceAccountRegistry } from './service-account-registry.ts';
 import { TurnStore } from './turn-store.ts';
 
@@ -9,6 +10,17 @@ export { DATABASE_FILE, DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './database
 export { DeviceRegistry, type DeviceChange, type IssuedDevice } from './device-registry.ts';
 export { ApiKeyRegistry, type ApiKeyRecord, type IssuedApiKey } from './api-key-registry.ts';
 export { ServiceAccountRegistry, type IssuedServiceAccount, type ServiceAccountRecord } from './service-account-registry.ts';
+export { normalizeMac } from './mac.ts';
+export {
+  PairingRegistry,
+  PAIRING_CODE_TTL_MS,
+  CLAIM_FAILURE_LIMIT,
+  CLAIM_FAILURE_WINDOW_MS,
+  type ActivationState,
+  type ClaimedDevice,
+  type PairingCode,
+  type PairingOptions,
+} from './pairing-registry.ts';
 export { TurnStore, type ListTurnsOptions, type RecentConversationOptions } from './turn-store.ts';
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export { startTurnRetention, type TurnRetention, type TurnRetentionOptions } from './turn-retention.ts';
@@ -21,6 +33,8 @@ export interface Store {
   readonly apiKeys: ApiKeyRegistry;
   /** MQTT accounts of services such as Home Assistant. */
   readonly services: ServiceAccountRegistry;
+  /** Pairing codes of stock xiaozhi firmware and the Client-Id each such device is bound to. */
+  readonly pairing: PairingRegistry;
   /** Whether the database answers a query (for /health). */
   healthy(): boolean;
   /** Closes the database (checkpointing the WAL). Safe to call twice. */
@@ -34,8 +48,10 @@ export interface StoreOptions extends Pick<DatabaseOptions, 'busyTimeoutMs'> {
 
 export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   const db = openDatabase(dataDir, { busyTimeoutMs: options.busyTimeoutMs });
+  const devices = new DeviceRegistry(db, options.now);
   return {
-    devices: new DeviceRegistry(db, options.now),
+    devices,
+    pairing: new PairingRegistry(db, devices, options.now),
     turns: new TurnStore(db),
     apiKeys: new ApiKeyRegistry(db, options.now),
     services: new ServiceAccountRegistry(db, options.now),
