@@ -3,10 +3,13 @@ import { ApiKeyRegistry } from './api-key-registry.ts';
 import { openDatabase, type DatabaseOptions } from './database.ts';
 import { DeviceRegistry } from './device-registry.ts';
 import { ServiceAccountRegistry } from './service-account-registry.ts';
+import { createStoreChanges, type StoreChanges } from './store-changes.ts';
 import { TurnStore } from './turn-store.ts';
 
 export { DATABASE_FILE, DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './database.ts';
-export { DeviceRegistry, type DeviceChange, type IssuedDevice } from './device-registry.ts';
+export { DeviceRegistry, type DeviceBrokerHash, type DeviceChange, type IssuedDevice } from './device-registry.ts';
+export { goAuthPbkdf2Hash, mosquittoPasswordHash, parseMosquittoHash } from './broker-password.ts';
+export { STORE_WATCH_INTERVAL_MS, type IdChanges, type StoreChange, type StoreChangeListener, type StoreChanges } from './store-changes.ts';
 export { ApiKeyRegistry, type ApiKeyRecord, type IssuedApiKey } from './api-key-registry.ts';
 export { ServiceAccountRegistry, type IssuedServiceAccount, type ServiceAccountRecord } from './service-account-registry.ts';
 export { TurnStore, type ListTurnsOptions, type RecentConversationOptions } from './turn-store.ts';
@@ -20,6 +23,8 @@ export interface Store {
   readonly apiKeys: ApiKeyRegistry;
   /** MQTT accounts of services such as Home Assistant. */
   readonly services: ServiceAccountRegistry;
+  /** Devices, accounts and keys added, removed or rotated, by this process or (once watched) another. */
+  readonly changes: StoreChanges;
   /** Whether the database answers a query (for /health). */
   healthy(): boolean;
   /** Closes the database (checkpointing the WAL). Safe to call twice. */
@@ -33,11 +38,13 @@ export interface StoreOptions extends Pick<DatabaseOptions, 'busyTimeoutMs'> {
 
 export function openStore(dataDir: string, options: StoreOptions = {}): Store {
   const db = openDatabase(dataDir, { busyTimeoutMs: options.busyTimeoutMs });
+  const changes = createStoreChanges(db);
   return {
-    devices: new DeviceRegistry(db, options.now),
+    devices: new DeviceRegistry(db, options.now, changes),
     turns: new TurnStore(db),
-    apiKeys: new ApiKeyRegistry(db, options.now),
-    services: new ServiceAccountRegistry(db, options.now),
+    apiKeys: new ApiKeyRegistry(db, options.now, changes),
+    services: new ServiceAccountRegistry(db, options.now, changes),
+    changes,
     healthy() {
       try {
         return db.open && db.prepare('SELECT 1 AS ok').get() !== undefined;
