@@ -1,8 +1,9 @@
-/** `voxgate device add|list|remove|rotate-token`: manage the wearables allowed to connect. */
+/** `voxgate device add|list|remove|rotate-token|mosquitto-passwd`: manage the wearables allowed to connect. */
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
 import type { DeviceRecord } from '../store/index.ts';
 import { CliError, type CliContext, type CommandGroup } from './context.ts';
+import { addMosquittoPasswdCommand } from './device-mosquitto.ts';
 import { humanTime, isoTime, printTable, withStore } from './store-helpers.ts';
 
 interface JsonFlag {
@@ -105,4 +106,6 @@ export const registerDeviceCommands: CommandGroup = (program: Command, context: 
       });
       printIssued(context, config, record, token, options.json === true, 'New token for');
     });
+
+  addMosquittoPasswdCommand(device, context);
 };
