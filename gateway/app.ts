@@ -11,7 +11,7 @@ import type { Config } from './config.ts';
 import { registerHttpApi } from './http/http-api.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { createGatewayMetrics } from './http/metrics.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, droppedLogLines, type Logger } from './logger.ts';
 import { createSessionHub, type SessionHub } from './session/session-hub.ts';
 import { combineSessionEvents, type SessionEvents } from './session/events.ts';
 import { createSpeechEngines } from './speech/engines.ts';
@@ -89,6 +89,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const responder = bridge ? bridge.wrapResponder(baseResponder) : baseResponder;
 
     const metrics = createGatewayMetrics();
+    metrics.trackDroppedLogLines(() => droppedLogLines(logger)); // a stalled stdout costs lines, not service
     const sessions = createSessionHub({
       stt,
       tts,
