@@ -72,8 +72,12 @@ export function createStoreChanges(db: SqliteDatabase): StoreChanges {
   let snapshot: Snapshot | undefined;
   let checking = false;
   let again = false;
+  const dataVersion = () => db.pragma('data_version', { simple: true }) as number;
+  /** data_version when the snapshot was read (read first: a commit in between shows on the next look). */
+  let snapshotVersion = 0;
 
   const read = (): Snapshot => {
+    snapshotVersion = dataVersion();
     const take = (name: keyof StoreChange) => new Map(statements[name].all().map((row) => [row.key, row.credential]));
     return { devices: take('devices'), services: take('services'), apiKeys: take('apiKeys') };
   };
@@ -119,15 +123,10 @@ export function createStoreChanges(db: SqliteDatabase): StoreChanges {
     check,
     watch(intervalMs) {
       snapshot ??= read();
-      const version = () => db.pragma('data_version', { simple: true }) as number;
-      let seen = version();
       const timer = setInterval(() => {
         if (!db.open) return clearInterval(timer);
         try {
-          const now = version();
-          if (now === seen) return;
-          seen = now;
-          check();
+          if (dataVersion() !== snapshotVersion) check();
         } catch {
           // SQLITE_BUSY and the like: the next tick looks again.
         }
