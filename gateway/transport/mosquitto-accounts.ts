@@ -78,9 +78,13 @@ export function planPasswordFile(devices: readonly DeviceAccount[], include: Map
   return plan;
 }
 
-/** Replaces `file` with `text` in one rename, keeping the old file's mode and (when allowed) owner. */
+/**
+ * Replaces `file` with `text` in one rename, keeping the old file's mode and (when allowed) its
+ * owner, or at least its group (Mosquitto usually reads it through group `mosquitto`). A new
+ * file is 0640: owner and group only, as the password file must not be world-readable.
+ */
 export function writeFileAtomically(file: string, text: string): void {
-  let mode = 0o600;
+  let mode = 0o640;
   let owner: { uid: number; gid: number } | undefined;
   try {
     const old = statSync(file);
@@ -103,7 +107,11 @@ export function writeFileAtomically(file: string, text: string): void {
       try {
         chownSync(temporary, owner.uid, owner.gid);
       } catch {
-        // Not root: the mode kept above is what there is.
+        try {
+          chownSync(temporary, -1, owner.gid); // not root: a group we belong to is still allowed
+        } catch {
+          // Neither: the mode kept above is what there is.
+        }
       }
     }
     renameSync(temporary, file);
