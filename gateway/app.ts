@@ -11,7 +11,7 @@ import type { Config } from './config.ts';
 import { registerHttpApi } from './http/http-api.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { createGatewayMetrics } from './http/metrics.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, droppedLogLines, type Logger } from './logger.ts';
 import { logReady } from './ready-line.ts';
 import { createSessionHub, type SessionHub } from './session/session-hub.ts';
 import { combineSessionEvents, type SessionEvents } from './session/events.ts';
@@ -20,8 +20,15 @@ import { startAutoPull } from './speech/models/auto-pull.ts';
 import type { ProviderHealth } from './providers.ts';
 import { resolveModelsDir } from './speech/models/paths.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
-import { openStore, startTurnRetention, type Store } from './store/index.ts';
-import { attachWebSocketTransport, startMqttBus, startMqttDeviceTransport, type EmbeddedBroker } from './transport/index.ts';
+import { openStore, startTurnRetention, STORE_WATCH_INTERVAL_MS, type Store } from './store/index.ts';
+import {
+  attachWebSocketTransport,
+  keepPasswordFileInStep,
+  startMqttBus,
+  startMqttDeviceTransport,
+  type EmbeddedBroker,
+  type MqttBus,
+} from './transport/index.ts';
 import { startWyomingServer } from './wyoming/index.ts';
 import { startXiaozhi, XIAOZHI_WEBSOCKET_PATHS } from './xiaozhi/index.ts';
 
@@ -117,6 +124,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const responder = bridge ? bridge.wrapResponder(baseResponder) : baseResponder;
 
     const metrics = createGatewayMetrics();
+    metrics.trackDroppedLogLines(() => droppedLogLines(logger)); // a stalled stdout costs lines, not service
     const sessions = createSessionHub({
       stt,
       tts,
@@ -167,8 +175,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       topicPrefix: config.mqttTopicPrefix,
       openSession,
       logger,
+      // An external broker lets through whatever its ACL allows: serve registered ids only.
+      isRegistered: (deviceId) => store.devices.has(deviceId),
     });
     cleanup.push(() => mqtt.close());
+    cleanup.push(applyStoreChanges(config, store, sessions, bus, logger));
     if (bridge) {
       await bridge.start({ bus, sessions });
       cleanup.push(() => bridge.stop());
@@ -227,6 +238,49 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * Makes changes to devices and service accounts take effect while running, whoever made them
+ * (the CLI in another process is noticed within STORE_WATCH_INTERVAL_MS): a removed device or
+ * one with a rotated token loses its session and connection (it reconnects with its current
+ * token, or is refused), as does a removed or rotated service login on the embedded broker.
+ * API keys need nothing: every request looks its key up. The bridge follows the registry itself.
+ * Returns the stop.
+ */
+function applyStoreChanges(config: Config, store: Store, sessions: SessionHub, bus: MqttBus, logger: Logger): () => void {
+  const t = config.transport;
+  // An external Mosquitto's password file, when voxgate keeps it (docs/external-broker.md): written now and on every device change.
+  const passwordFile = t.mosquittoPasswordFile
+    ? keepPasswordFileInStep({
+        file: t.mosquittoPasswordFile,
+        includeFile: t.mosquittoIncludeFile,
+        pidFile: t.mosquittoPidFile,
+        devices: () => store.devices.brokerHashes(),
+        logger,
+      })
+    : undefined;
+  const unsubscribe = store.changes.subscribe(({ devices, services }) => {
+    if (devices.added.length + devices.removed.length + devices.changed.length > 0) passwordFile?.sync();
+    const ended = [
+      ...devices.removed.map((id) => [id, 'device removed'] as const),
+      ...devices.changed.map((id) => [id, 'device token rotated'] as const),
+    ];
+    for (const [id, reason] of ended) {
+      sessions.closeDevice(id, reason);
+      // Also a connection that has not opened a session yet (no-op on an external broker: it decides).
+      bus.disconnectDevice(id);
+    }
+    if (bus.mode === 'embedded') for (const name of [...services.removed, ...services.changed]) (bus as EmbeddedBroker).disconnectService(name);
+    if (ended.length + services.removed.length + services.changed.length > 0) {
+      logger.info({ devices: ended.map(([id]) => id), services: [...services.removed, ...services.changed] }, 'registry changes applied');
+    }
+  });
+  const stopWatching = store.changes.watch(STORE_WATCH_INTERVAL_MS);
+  return () => {
+    stopWatching();
+    unsubscribe();
+  };
 }
 
 function redactUrl(url: string): string {

@@ -1,11 +1,13 @@
 /**
- * `voxgate device add|list|remove|rotate-token|claim`: manage the wearables allowed to connect.
- * Stock xiaozhi firmware is added by MAC (`add <id> --mac`) or paired with the code it speaks (`claim`).
+ * `voxgate device add|list|remove|rotate-token|claim|mosquitto-passwd`: manage the wearables allowed
+ * to connect. Stock xiaozhi firmware is added by MAC (`add <id> --mac`) or paired with the code it
+ * speaks (`claim`); `mosquitto-passwd` keeps an external Mosquitto's accounts in step.
  */
 import type { Command } from 'commander';
 import type { Config } from '../config.ts';
 import type { DeviceRecord } from '../store/index.ts';
 import { CliError, type CliContext, type CommandGroup } from './context.ts';
+import { addMosquittoPasswdCommand } from './device-mosquitto.ts';
 import { humanTime, isoTime, printTable, withStore } from './store-helpers.ts';
 
 interface JsonFlag {
@@ -146,4 +148,5 @@ export const registerDeviceCommands: CommandGroup = (program: Command, context: 
           'The device picks up its credentials within seconds and is then ready to talk.\n',
       );
     });
+  addMosquittoPasswdCommand(device, context);
 };

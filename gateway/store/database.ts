@@ -122,6 +122,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: "devices' tokens hashed for an external Mosquitto's password file",
+    up(db) {
+      // NULL for devices registered before: their next token gets one (`voxgate device rotate-token`).
+      db.exec('ALTER TABLE devices ADD COLUMN broker_hash TEXT');
+    },
+  },
 ];
 
 export function schemaVersion(db: SqliteDatabase): number {

@@ -43,6 +43,8 @@ export interface EmbeddedBroker extends MqttBus {
   readonly host: string;
   /** The port actually bound. */
   readonly port: number;
+  /** Closes every connection logged in as this service account (removed, or its token rotated). */
+  disconnectService(name: string): void;
 }
 
 /** The part of aedes-persistence (untyped on the broker) that holds retained messages. */
@@ -70,6 +72,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   /** The one live connection per device; a newer one replaces it. */
   const currentClient = new Map<string, Client>();
   const endReasons = new WeakMap<Client, string>();
+  /** Live connections of each service account, so a removed account can be shown the door. */
+  const serviceClients = new Map<string, Set<Client>>();
   const disconnectListeners = new Set<(deviceId: string, reason: string) => void>();
   const sockets = new Set<net.Socket>();
 
@@ -149,6 +153,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   broker.on('clientReady', (client) => {
     const principal = principals.get(client);
+    if (principal?.kind === 'service') {
+      const name = principal.account.name;
+      serviceClients.set(name, (serviceClients.get(name) ?? new Set()).add(client));
+      return;
+    }
     if (principal?.kind !== 'device') return;
     const previous = currentClient.get(principal.deviceId);
     currentClient.set(principal.deviceId, client);
@@ -167,6 +176,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   });
   broker.on('clientDisconnect', (client) => {
     const principal = principals.get(client);
+    if (principal?.kind === 'service') {
+      const set = serviceClients.get(principal.account.name);
+      if (set?.delete(client) && set.size === 0) serviceClients.delete(principal.account.name);
+      return;
+    }
     if (principal?.kind !== 'device' || currentClient.get(principal.deviceId) !== client) return;
     currentClient.delete(principal.deviceId);
     const reason = endReasons.get(client) ?? 'connection closed';
@@ -262,6 +276,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       client.close();
     },
     isConnected: () => !closed,
+    disconnectService(name) {
+      const clients = serviceClients.get(name);
+      if (!clients) return;
+      serviceClients.delete(name);
+      logger.info({ service: name, connections: clients.size }, 'closing the connections of a changed service account');
+      for (const client of clients) client.close();
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -1,6 +1,6 @@
 /**
  * The gateway as a client of an external MQTT broker (config `mqttUrl`, env VOXGATE_MQTT_URL).
- * Device authentication and the topic ACL are then the broker's job (see MOSQUITTO.md); the
+ * Device authentication and the topic ACL are then the broker's job (see docs/external-broker.md); the
  * gateway only publishes its retained state, with `offline` as its will, and listens.
  */
 import { randomUUID } from 'node:crypto';

@@ -21,20 +21,29 @@ import { FakeZigbee2mqtt } from './fake-zigbee2mqtt.ts';
 
 export type BrokerKind = 'embedded' | 'mosquitto';
 
-/** The ACL docs/home-assistant.md gives for Mosquitto: devices their own topics, voxgate and Home Assistant theirs. */
+/**
+ * The ACL docs/external-broker.md gives for Mosquitto: devices their own topics, voxgate and Home Assistant
+ * theirs, and no login that is not a wearable may use a wearable's topics (docs/external-broker.md).
+ */
 export function bridgeMosquittoAcl(): string {
+  const notAWearable = ['topic deny voxgate/+/up/#', 'topic deny voxgate/+/down/#'];
   return [
     'pattern write voxgate/%u/up/#',
     'pattern read voxgate/%u/down/#',
     'pattern read voxgate/gateway/state',
     '',
     'user gateway',
-    'topic readwrite voxgate/#',
+    'topic deny voxgate/gateway/up/#',
+    'topic read voxgate/+/up/#',
+    'topic write voxgate/+/down/#',
+    'topic readwrite voxgate/+/availability',
+    'topic readwrite voxgate/gateway/state',
     'topic readwrite voxgate-bridge/#',
     'topic readwrite homeassistant/#',
     'topic readwrite zigbee2mqtt/#',
     '',
     'user homeassistant',
+    ...notAWearable,
     'topic readwrite homeassistant/#',
     'topic readwrite voxgate-bridge/#',
     'topic read voxgate/gateway/state',
@@ -42,6 +51,7 @@ export function bridgeMosquittoAcl(): string {
     'topic readwrite zigbee2mqtt/#',
     '',
     'user zigbee2mqtt',
+    ...notAWearable,
     'topic readwrite homeassistant/#',
     'topic readwrite zigbee2mqtt/#',
     '',
