@@ -26,6 +26,8 @@ export const DEFAULT_OPUS_BITRATE = 24_000;
 // libopus CTLs (opus_defines.h): tell the encoder it is coding speech.
 const OPUS_SET_SIGNAL = 4024;
 const OPUS_SIGNAL_VOICE = 3001;
+/** Discontinuous transmission: during silence the encoder emits tiny packets (stock xiaozhi firmware has it on). */
+const OPUS_SET_DTX = 4016;
 
 export function isOpusSampleRate(rate: number): rate is OpusSampleRate {
   return (OPUS_SAMPLE_RATES as readonly number[]).includes(rate);
@@ -62,11 +64,12 @@ function open(native: NativeOpus | undefined, what: string): NativeOpus {
   return native;
 }
 
-export function createOpusEncoder(sampleRate: number, options: { bitrate?: number } = {}): OpusEncoder {
+export function createOpusEncoder(sampleRate: number, options: { bitrate?: number; dtx?: boolean } = {}): OpusEncoder {
   const rate = checkRate(sampleRate);
   let native: NativeOpus | undefined = new NativeOpusCodec(rate, 1);
   native.setBitrate(options.bitrate ?? DEFAULT_OPUS_BITRATE);
   native.applyEncoderCTL(OPUS_SET_SIGNAL, OPUS_SIGNAL_VOICE);
+  if (options.dtx) native.applyEncoderCTL(OPUS_SET_DTX, 1);
   const legalFrameSamples = new Set(OPUS_ENCODE_FRAME_MS.map((ms) => (rate * ms) / 1000));
   return {
     sampleRate: rate,

@@ -1,6 +1,6 @@
 /**
  * The wearable's microphone path: float32 16 kHz samples → frames of the chosen duration →
- * one `opus` or `pcm16` packet per frame (PROTOCOL §2).
+ * one `opus` or `pcm16` packet per frame (docs/protocol.md §2).
  */
 import { checkMicParams, MIC_SAMPLE_RATE, type AudioFormat } from '../protocol/index.ts';
 import { createOpusEncoder } from '../audio/opus.ts';

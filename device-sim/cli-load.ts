@@ -10,7 +10,8 @@ import { EXIT_OK, EXIT_PROTOCOL, SIM_ENV, UsageError, validateConnectionFlags, t
 import { parseCredential, readCredentialsFile, type DeviceCredentials } from './load-credentials.ts';
 import { DEFAULT_LOAD_AUDIO, loadRecordings, type LoadRecording } from './load-recordings.ts';
 import { formatLoadReport, loadSucceeded } from './load-report.ts';
-import { DEFAULT_CONNECT_CONCURRENCY, DEFAULT_PAUSE_MS, DEFAULT_START_SPREAD_MS, runLoad } from './load.ts';
+import { DEFAULT_CONNECT_CONCURRENCY, DEFAULT_PAUSE_MS, DEFAULT_START_SPREAD_MS, runLoad, type LoadOptions } from './load.ts';
+import { XiaozhiSimDevice } from './xiaozhi/xiaozhi-device.ts';
 
 /** Idle mode with no --duration holds the connections this long (Ctrl-C ends it sooner). */
 export const DEFAULT_IDLE_HOLD_S = 60;
@@ -19,7 +20,9 @@ export const MAX_LOAD_DEVICES = 10_000;
 const DEFAULT_ID_PREFIX = 'load-';
 
 interface LoadFlags {
-  transport: 'ws' | 'mqtt';
+  transport?: 'ws' | 'mqtt';
+  protocol: 'voxgate' | 'xiaozhi';
+  ota?: string;
   url?: string;
   devices?: number;
   device: string[];
@@ -96,13 +99,17 @@ Examples:
   voxgate-sim load --transport mqtt --url mqtt://127.0.0.1:1883 --devices-file devices.txt \\
       --codec pcm16 --turns 3 --json > load.json
   voxgate-sim load --transport mqtt --url mqtt://127.0.0.1:1883 --register --data-dir ./data \\
-      --devices 2000 --idle --duration 120`;
+      --devices 2000 --idle --duration 120
+  voxgate-sim load --protocol xiaozhi --ota http://127.0.0.1:8080/xiaozhi/ota/ --register \\
+      --data-dir ./data --devices 8 --turns 2    # stock xiaozhi firmware, pre-registered by MAC`;
 
 export function registerLoadCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
     .command('load')
     .description('many simulated wearables talking (or idling) at once; prints per-stage latency percentiles')
-    .addOption(new Option('--transport <name>', 'ws or mqtt').choices(['ws', 'mqtt']).makeOptionMandatory())
+    .addOption(new Option('--transport <name>', 'ws or mqtt (not with --protocol xiaozhi)').choices(['ws', 'mqtt']))
+    .addOption(new Option('--protocol <name>', 'voxgate (default) or xiaozhi: stock xiaozhi-esp32 firmware (needs --ota and --register)').choices(['voxgate', 'xiaozhi']).default('voxgate'))
+    .option('--ota <url>', 'xiaozhi: the OTA URL, e.g. http://host:8080/xiaozhi/ota/')
     .option('--url <url>', `ws://host:port or mqtt://host:port (env ${SIM_ENV.url})`)
     .addOption(new Option('--devices <n>', 'number of devices').argParser(integerIn(1, MAX_LOAD_DEVICES)))
     .option('--device <id:token>', 'a device and its token (repeatable)', collect, [])
@@ -127,6 +134,8 @@ export function registerLoadCommand(program: Command, io: CliIo, setExitCode: (c
     .option('--json', 'print one JSON object (summary and every turn)', false)
     .addHelpText('after', HELP_AFTER)
     .action(async (flags: LoadFlags) => {
+      if (flags.protocol === 'xiaozhi') return setExitCode(await loadXiaozhi(flags, io));
+      if (flags.transport === undefined) throw new UsageError("required option '--transport <name>' not specified");
       const url = flags.url ?? (io.env[SIM_ENV.url] || undefined);
       if (url === undefined) throw new UsageError(`required option '--url <url>' not specified (or set ${SIM_ENV.url})`);
       validate(flags, url);
@@ -136,8 +145,29 @@ export function registerLoadCommand(program: Command, io: CliIo, setExitCode: (c
     });
 }
 
+/** Stock xiaozhi devices, pre-registered by MAC; each boots through the OTA URL (Opus 60 ms, as the firmware). */
+async function loadXiaozhi(flags: LoadFlags, io: CliIo): Promise<number> {
+  if (!flags.ota || !/^https?:\/\//.test(flags.ota)) throw new UsageError('--protocol xiaozhi needs --ota http://host:port/xiaozhi/ota/');
+  if (flags.transport !== undefined) throw new UsageError('--protocol xiaozhi takes no --transport (it simulates the WebSocket)');
+  if (!flags.register || flags.dataDir === undefined || flags.devices === undefined) {
+    throw new UsageError('--protocol xiaozhi needs --register --data-dir DIR --devices N (devices are pre-registered by MAC)');
+  }
+  if (flags.idle && flags.turns !== undefined) throw new UsageError('--idle takes no --turns');
+  let devices;
+  try {
+    const { registerXiaozhiLoadDevices } = await import('./xiaozhi/load-register-xiaozhi.ts');
+    devices = registerXiaozhiLoadDevices(flags.dataDir, flags.devices, flags.idPrefix);
+  } catch (error) {
+    throw new UsageError(`--register: ${(error as Error).message}`);
+  }
+  const xiaozhi = { ...flags, codec: 'opus' as const, frameMs: 60 };
+  const recordings = flags.idle ? [] : await readRecordings(xiaozhi);
+  const otaUrl = flags.ota;
+  return runLoadCommand({ ...xiaozhi, transport: 'ws' }, otaUrl, devices, recordings, io, (_credentials, index) => new XiaozhiSimDevice({ otaUrl, mac: devices[index]!.mac }));
+}
+
 function validate(flags: LoadFlags, url: string): void {
-  validateConnectionFlags(flags, url);
+  validateConnectionFlags({ ...flags, transport: flags.transport! }, url);
   if (flags.idle && flags.turns !== undefined) throw new UsageError('--idle takes no --turns');
 }
 
@@ -177,7 +207,14 @@ async function readRecordings(flags: LoadFlags): Promise<LoadRecording[]> {
   }
 }
 
-async function runLoadCommand(flags: LoadFlags, url: string, devices: DeviceCredentials[], recordings: LoadRecording[], io: CliIo): Promise<number> {
+async function runLoadCommand(
+  flags: LoadFlags,
+  url: string,
+  devices: DeviceCredentials[],
+  recordings: LoadRecording[],
+  io: CliIo,
+  createDevice?: LoadOptions['createDevice'],
+): Promise<number> {
   const stop = new AbortController();
   const interrupted = () => stop.abort();
   process.once('SIGINT', interrupted);
@@ -203,6 +240,7 @@ async function runLoadCommand(flags: LoadFlags, url: string, devices: DeviceCred
       connectConcurrency: flags.connectConcurrency,
       maxRunMs: flags.maxRun === undefined ? undefined : flags.maxRun * 1000,
       signal: stop.signal,
+      createDevice,
       onProgress: (event) => {
         // Progress goes to stderr so that --json output stays one object on stdout.
         if (event.type !== 'connected') return;

@@ -10,6 +10,7 @@ import { micFrameCount } from './audio-encoder.ts';
 import { SimDevice } from './sim-device.ts';
 import { summarizeTurn, type ProtocolIssue, type TurnResult } from './turn-result.ts';
 import { readMicWav, writeWav } from './wav.ts';
+import { runXiaozhiTalk, validateXiaozhiFlags, XiaozhiUsageError, type XiaozhiTalkFlags } from './xiaozhi/cli-xiaozhi-talk.ts';
 
 export const EXIT_OK = 0;
 /** A protocol issue: gateway error, invalid message, refused/unauthorized connection, timeout, lost connection. */
@@ -31,7 +32,12 @@ export const SIM_ENV = { url: 'VOXGATE_SIM_URL', device: 'VOXGATE_SIM_DEVICE', t
 export class UsageError extends Error {}
 
 interface TalkFlags {
-  transport: 'ws' | 'mqtt';
+  transport: 'ws' | 'mqtt' | 'websocket';
+  protocol: 'voxgate' | 'xiaozhi';
+  ota?: string;
+  mac?: string;
+  protocolVersion?: number;
+  pairTimeout?: number;
   url?: string;
   device?: string;
   token?: string;
@@ -45,7 +51,7 @@ interface TalkFlags {
   json: boolean;
   speed: number;
   abortAfter?: number;
-  mode: 'manual' | 'auto';
+  mode: 'manual' | 'auto' | 'realtime';
   prefix: string;
 }
 
@@ -89,13 +95,23 @@ Examples:
       --wav question.wav --out reply.wav
   voxgate-sim talk --transport mqtt --url mqtt://127.0.0.1:1883 --device kitchen-1 --token T \\
       --text "what time is it" --json
-  voxgate-sim talk ... --wav long.wav --abort-after 500    # barge in 0.5 s into the reply`;
+  voxgate-sim talk ... --wav long.wav --abort-after 500    # barge in 0.5 s into the reply
+  voxgate-sim talk --protocol xiaozhi --ota http://127.0.0.1:8080/xiaozhi/ota/ --mac 02:00:00:00:00:01 \
+      --text "set the volume to 30"    # stock xiaozhi firmware: prints a pairing code on first boot
+
+Stock xiaozhi firmware (--protocol xiaozhi): --ota replaces --url/--device/--token; the
+microphone is Opus 16 kHz in 60 ms frames and the reply Opus 24 kHz, as the firmware has them.`;
 
 export function registerTalkCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
     .command('talk')
     .description('hold the talk button for the length of a WAV (or send typed text), then print what the gateway answers')
-    .addOption(new Option('--transport <name>', 'ws or mqtt').choices(['ws', 'mqtt']).makeOptionMandatory())
+    .addOption(new Option('--transport <name>', 'ws or mqtt (xiaozhi: websocket, the default)').choices(['ws', 'mqtt', 'websocket']))
+    .addOption(new Option('--protocol <name>', 'voxgate (default) or xiaozhi: play stock xiaozhi-esp32 firmware').choices(['voxgate', 'xiaozhi']).default('voxgate'))
+    .option('--ota <url>', 'xiaozhi: the OTA URL, e.g. http://host:8080/xiaozhi/ota/')
+    .option('--mac <mac>', 'xiaozhi: the device MAC (default: a random one; keep it to stay paired)')
+    .addOption(new Option('--protocol-version <n>', 'xiaozhi: binary framing 1, 2 or 3 (default: what the OTA answer says)').argParser(positiveInteger))
+    .addOption(new Option('--pair-timeout <s>', 'xiaozhi: how long to wait for the pairing code to be claimed').argParser(positiveNumber))
     .option('--url <url>', `ws://host:port (path /v1/device is added) or mqtt://host:port (env ${SIM_ENV.url})`)
     .option('--device <id>', `device id (env ${SIM_ENV.device})`, deviceId)
     .option('--token <token>', `device token (env ${SIM_ENV.token})`)
@@ -109,14 +125,30 @@ export function registerTalkCommand(program: Command, io: CliIo, setExitCode: (c
     .option('--json', 'print one JSON object (the turn result without raw audio)', false)
     .addOption(new Option('--speed <n>', 'stream N times faster than real time (the gateway rate-limits above 2)').argParser(positiveNumber).default(1))
     .addOption(new Option('--abort-after <ms>', 'send abort this long after the first reply audio (barge-in)').argParser(nonNegativeInteger))
-    .addOption(new Option('--mode <mode>', 'manual: the turn ends on release; auto: the gateway VAD may end it').choices(['manual', 'auto']).default('manual'))
+    .addOption(new Option('--mode <mode>', 'manual: the turn ends on release; auto: the gateway VAD may end it; realtime (xiaozhi): the mic stays open').choices(['manual', 'auto', 'realtime']).default('manual'))
     .option('--prefix <prefix>', 'MQTT topic prefix', DEFAULT_TOPIC_PREFIX)
     .addHelpText('after', HELP_AFTER)
     .action(async (flags: TalkFlags) => {
+      if (flags.protocol === 'xiaozhi') return setExitCode(await talkXiaozhi(flags, io));
+      if (flags.transport === undefined) throw new UsageError("required option '--transport <name>' not specified");
+      if (flags.transport === 'websocket') flags.transport = 'ws';
+      if (flags.mode === 'realtime') throw new UsageError('--mode realtime is for --protocol xiaozhi');
       const connection = resolveConnection(flags, io.env);
       validate(flags, connection.url);
       setExitCode(await runTalk({ ...flags, ...connection }, io));
     });
+}
+
+/** Usage errors of xiaozhi mode are this command's usage errors. */
+async function talkXiaozhi(flags: TalkFlags, io: CliIo): Promise<number> {
+  const xiaozhi: XiaozhiTalkFlags = { ...flags, transport: flags.transport };
+  try {
+    validateXiaozhiFlags(xiaozhi);
+    return await runXiaozhiTalk(xiaozhi, io);
+  } catch (error) {
+    if (error instanceof XiaozhiUsageError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 interface Connection {
@@ -201,7 +233,7 @@ async function runTalk(flags: TalkFlags & Connection, io: CliIo): Promise<number
     if (samples) {
       const seconds = samples.length / MIC_SAMPLE_RATE;
       human(`talking: ${basename(flags.wav!)}, ${seconds.toFixed(2)} s in ${micFrameCount(samples.length, flags.frameMs)} ${flags.codec} frames of ${flags.frameMs} ms at ${flags.speed}× real time`);
-      result = await device.talk(samples, { speed: flags.speed, abortAfterMs: flags.abortAfter, mode: flags.mode });
+      result = await device.talk(samples, { speed: flags.speed, abortAfterMs: flags.abortAfter, mode: flags.mode === 'realtime' ? 'auto' : flags.mode });
     } else {
       human(`typed: ${flags.text}`);
       result = await device.typed(flags.text!, { abortAfterMs: flags.abortAfter });

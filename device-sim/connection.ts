@@ -1,5 +1,5 @@
 /**
- * One interface over the two transports of PROTOCOL §1, so the simulated device does not
+ * One interface over the two transports of docs/protocol.md §1, so the simulated device does not
  * care which one carries its messages. A connection moves bytes only: it never parses JSON
  * (the device validates every message) and never knows about turns beyond the MQTT frame header.
  */
@@ -30,7 +30,7 @@ export interface ConnectOptions {
   url: string;
   deviceId: string;
   token: string;
-  /** MQTT topic prefix (PROTOCOL §1.2); ignored by WebSocket. */
+  /** MQTT topic prefix (docs/protocol.md §1.2); ignored by WebSocket. */
   prefix: string;
   connectTimeoutMs: number;
   closeTimeoutMs: number;

@@ -53,3 +53,4 @@ export { loadRecordings, DEFAULT_LOAD_AUDIO, type LoadRecording } from './load-r
 export { parseCredential, parseCredentialsFile, type DeviceCredentials } from './load-credentials.ts';
 export { formatLoadReport, summarizeTurns, type LoadReport, type LoadTurn, type LoadTurnStats, type TimedPartial } from './load-report.ts';
 export { formatSummary, summarizeLatencies, type LatencySummary } from './load-summary.ts';
+export * from './xiaozhi/index.ts';

@@ -8,7 +8,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { DeviceMessage, GatewayMessage, ReplySampleRate } from '../protocol/index.ts';
-import type { MicCodec } from './audio-encoder.ts';
+import type { EncodedMic, MicCodec } from './audio-encoder.ts';
 import type { SimTransport } from './connection.ts';
 import type { DeviceCredentials } from './load-credentials.ts';
 import type { LoadRecording } from './load-recordings.ts';
@@ -26,6 +26,15 @@ export const DEFAULT_START_SPREAD_MS = 2_000;
 export const DEFAULT_PAUSE_MS: readonly [number, number] = [500, 2_000];
 /** What one turn may take beyond its recording before the run's overall limit counts it as stuck (the device's own timeouts end it sooner). */
 export const TURN_ALLOWANCE_MS = 60_000;
+
+/** What the load needs of a simulated device: a voxgate SimDevice, or another kind (stock xiaozhi firmware). */
+export interface LoadDevice {
+  readonly deviceId: string;
+  readonly ready: boolean;
+  connect(): Promise<unknown>;
+  talk(audio: EncodedMic): Promise<TurnResult>;
+  close(reason?: string): Promise<void>;
+}
 
 export interface LoadOptions {
   transport: SimTransport;
@@ -53,6 +62,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Progress for a person (connections, turns); never required. */
   onProgress?: (event: LoadProgress) => void;
+  /** Makes device `index` instead of a SimDevice of `transport`/`url` (e.g. a simulated xiaozhi device). */
+  createDevice?: (credentials: DeviceCredentials, index: number) => LoadDevice;
 }
 
 export type LoadProgress =
@@ -146,7 +157,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const progress = () => options.onProgress?.({ type: 'connected', connected, failed, requested: options.devices.length });
 
   const runDevice = async (plan: (typeof plans)[number]): Promise<void> => {
-    const device = new SimDevice({
+    const device: LoadDevice = options.createDevice?.(plan.credentials, plan.index) ?? new SimDevice({
       transport: options.transport,
       url: options.url,
       deviceId: plan.credentials.id,
@@ -219,8 +230,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 }
 
 /** One push-to-talk turn with the partials' arrival times (relative to the first mic frame's capture start). */
-async function talkOnce(device: SimDevice, recording: LoadRecording, sinceStart: () => number): Promise<LoadTurn> {
+async function talkOnce(device: LoadDevice, recording: LoadRecording, sinceStart: () => number): Promise<LoadTurn> {
   const pressedAtMs = sinceStart();
+  if (!(device instanceof SimDevice)) return loadTurn(device, recording, pressedAtMs, [], await device.talk(recording.mic));
   const partials: TimedPartial[] = [];
   let turnId: number | undefined;
   let streamStart: number | undefined;
@@ -244,6 +256,10 @@ async function talkOnce(device: SimDevice, recording: LoadRecording, sinceStart:
     device.off('sent', onSent);
     device.off('message', onMessage);
   }
+  return loadTurn(device, recording, pressedAtMs, partials, result);
+}
+
+function loadTurn(device: LoadDevice, recording: LoadRecording, pressedAtMs: number, partials: TimedPartial[], result: TurnResult): LoadTurn {
   return {
     device: device.deviceId,
     recording: recording.name,

@@ -1,4 +1,4 @@
-/** The MQTT transport of PROTOCOL §1.2–1.3, device side (MQTT 3.1.1, mqtt.js 5). */
+/** The MQTT transport of docs/protocol.md §1.2–1.3, device side (MQTT 3.1.1, mqtt.js 5). */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
@@ -13,7 +13,7 @@ import { ConnectError, once, type ConnectOptions, type ConnectionHandlers, type 
 
 /** A wearable pings every 30 s: rare enough for its battery, and the broker notices a lost device within 45 s. */
 export const MQTT_KEEPALIVE_S = 30;
-/** The will the device leaves on up/ctrl (PROTOCOL §1.2), so the gateway hears of a lost device at once. */
+/** The will the device leaves on up/ctrl (docs/protocol.md §1.2), so the gateway hears of a lost device at once. */
 export const LOST_WILL: GoodbyeMessage = { type: 'goodbye', reason: 'lost' };
 /** CONNACK return codes 4 (bad user name or password) and 5 (not authorized). */
 const CONNACK_UNAUTHORIZED = new Set([4, 5]);

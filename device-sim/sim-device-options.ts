@@ -1,6 +1,6 @@
 /**
  * What a simulated device is set up with, checked once at construction, and the handshake
- * that follows from it: the `hello` it sends and what it expects back (PROTOCOL §3).
+ * that follows from it: the `hello` it sends and what it expects back (docs/protocol.md §3).
  */
 import {
   createTopics,

@@ -1,6 +1,6 @@
 /**
  * A simulated wearable: connects over WebSocket or MQTT, says hello, and plays push-to-talk
- * turns (PROTOCOL §4) from audio or typed text. Every gateway message is validated with
+ * turns (docs/protocol.md §4) from audio or typed text. Every gateway message is validated with
  * parseGatewayMessage; an `error` message or anything invalid is kept as a ProtocolIssue.
  * Built for hundreds of devices in one process: no shared state, and close() leaves no timer,
  * socket or codec behind.

@@ -24,7 +24,7 @@ export const ABORT_STOP_TIMEOUT_MS = 5_000;
 /**
  * MQTT only: `tts stop` (QoS 1, down/ctrl) can overtake the last reply frames (QoS 0, down/audio),
  * and `tts stop` carries no frame count, so keep collecting the turn's audio this long after it
- * (the same bound the protocol gives the gateway for microphone frames, PROTOCOL §1.3).
+ * (the same bound the protocol gives the gateway for microphone frames, docs/protocol.md §1.3).
  */
 export const MQTT_REPLY_TAIL_MS = 300;
 /** `ping` → `pong`: a trivial round trip. */

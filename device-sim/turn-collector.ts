@@ -1,5 +1,5 @@
 /**
- * Follows one turn from the device's side (PROTOCOL §4): collects partials, the final transcript,
+ * Follows one turn from the device's side (docs/protocol.md §4): collects partials, the final transcript,
  * reply sentences and reply audio, measures the timings, and decides when the turn is over —
  * `tts stop`, an empty final with no reply, or one of the limits of timeouts.ts. Owns at most
  * three timers (phase deadline, abort, none left after finish) and a decoder, all released on finish.

@@ -1,4 +1,4 @@
-/** The WebSocket transport of PROTOCOL §1.1, device side. */
+/** The WebSocket transport of docs/protocol.md §1.1, device side. */
 import WebSocket from 'ws';
 import type { DeviceMessage } from '../protocol/index.ts';
 import { ConnectError, once, type ConnectOptions, type ConnectionHandlers, type DeviceConnection } from './connection.ts';

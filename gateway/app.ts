@@ -1,6 +1,6 @@
 /**
  * The composition root: builds every part from the typed config, starts them in order
- * (store → engines → sessions → HTTP/WebSocket → MQTT) and stops them in reverse.
+ * (store → Wyoming listener → engines → sessions → HTTP/WebSocket → MQTT) and stops them in reverse.
  * Modules receive what they need as arguments; nothing here reads process.env.
  */
 import { mkdirSync } from 'node:fs';
@@ -11,14 +11,26 @@ import type { Config } from './config.ts';
 import { registerHttpApi } from './http/http-api.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { createGatewayMetrics } from './http/metrics.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, droppedLogLines, type Logger } from './logger.ts';
+import { logReady } from './ready-line.ts';
 import { createSessionHub, type SessionHub } from './session/session-hub.ts';
 import { combineSessionEvents, type SessionEvents } from './session/events.ts';
 import { createSpeechEngines } from './speech/engines.ts';
+import { startAutoPull } from './speech/models/auto-pull.ts';
 import type { ProviderHealth } from './providers.ts';
+import { resolveModelsDir } from './speech/models/paths.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
-import { openStore, type Store } from './store/index.ts';
-import { attachWebSocketTransport, startMqttBus, startMqttDeviceTransport, type EmbeddedBroker } from './transport/index.ts';
+import { openStore, startTurnRetention, STORE_WATCH_INTERVAL_MS, type Store } from './store/index.ts';
+import {
+  attachWebSocketTransport,
+  keepPasswordFileInStep,
+  startMqttBus,
+  startMqttDeviceTransport,
+  type EmbeddedBroker,
+  type MqttBus,
+} from './transport/index.ts';
+import { startWyomingServer } from './wyoming/index.ts';
+import { startXiaozhi, XIAOZHI_WEBSOCKET_PATHS } from './xiaozhi/index.ts';
 
 /** Engines a caller may supply instead of the configured ones (tests use fakes from test/). */
 export interface EngineOverrides {
@@ -38,6 +50,8 @@ export interface RunningGateway {
   readonly httpPort: number;
   /** The embedded broker's port; null when connected to an external broker. */
   readonly mqttPort: number | null;
+  /** The Wyoming server's port; null when it is off or could not listen. */
+  readonly wyomingPort: number | null;
   readonly store: Store;
   readonly sessions: SessionHub;
   stop(): Promise<void>;
@@ -61,14 +75,42 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     mkdirSync(config.dataDir, { recursive: true });
     const store = openStore(config.dataDir);
     cleanup.push(() => store.close());
+    const retention = startTurnRetention({ turns: store.turns, retentionDays: config.store.turnRetentionDays, logger });
+    cleanup.push(async () => {
+      retention.stop();
+      await retention.idle(); // a slice in flight must not meet a closed database
+    });
+
+    // ── Wyoming (Home Assistant's voice pipelines): listening before the engines load, so
+    // `describe` is answered at once; requests are served once the engines are attached.
+    const wyoming = await startWyomingServer({
+      settings: config.wyoming,
+      host: config.host,
+      catalog: {
+        speech: config.speech,
+        modelsDir: resolveModelsDir(config),
+        whisperModel: config.groq.whisperModel,
+        groqConfigured: config.groq.apiKey !== undefined,
+        sttLanguages: config.wyoming.sttLanguages,
+      },
+      logger,
+    });
+    cleanup.push(() => wyoming.close());
+    // ──
 
     const overrides = options.engines ?? {};
     const speech =
       overrides.stt && overrides.tts ? undefined : await createSpeechEngines(config, logger);
     if (speech) cleanup.push(() => speech.close());
+    // First start: the configured models that are missing download in the background (not
+    // when a caller supplied its own engines); `ready` does not wait for them.
+    const modelPull = speech ? startAutoPull({ config, logger, onInstalled: (model) => speech.adopt(model.kind) }) : undefined;
+    if (modelPull) cleanup.push(() => modelPull.stop());
     const stt = overrides.stt ?? speech!.stt;
     const tts = overrides.tts ?? speech!.tts;
     const turnEnd = overrides.turnEnd ?? speech?.turnEnd;
+    wyoming.attach({ stt, tts });
+    cleanup.push(() => wyoming.close()); // stops before the engines do (idempotent)
     // The Home Assistant bridge: its tools, session events and service logins are wired in
     // here; it starts once the bus runs and stops before it.
     const bridge = config.bridge.enabled
@@ -82,6 +124,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const responder = bridge ? bridge.wrapResponder(baseResponder) : baseResponder;
 
     const metrics = createGatewayMetrics();
+    metrics.trackDroppedLogLines(() => droppedLogLines(logger)); // a stalled stdout costs lines, not service
     const sessions = createSessionHub({
       stt,
       tts,
@@ -100,7 +143,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Counts the protocol errors each session sends its device (metrics).
     const openSession = metrics.instrumentOpener(sessions.openSession);
 
-    const http = createHttpServer(logger);
+    const http = createHttpServer(logger, { headersTimeoutMs: config.http.headersTimeoutMs, requestTimeoutMs: config.http.requestTimeoutMs });
     const ws = attachWebSocketTransport({
       server: http.server,
       authenticate,
@@ -109,6 +152,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       maxMessageBytes: config.transport.wsMaxPayloadBytes,
       heartbeatIntervalMs: config.transport.wsHeartbeatIntervalMs,
       closeGraceMs: config.transport.wsCloseGraceMs,
+      ignorePaths: XIAOZHI_WEBSOCKET_PATHS,
+    });
+    // Stock xiaozhi-esp32 firmware: OTA bootstrap, pairing and its WebSocket (gateway/xiaozhi/).
+    const xiaozhi = startXiaozhi({
+      http,
+      store,
+      config: config.xiaozhi,
+      timeZone: config.timeZone,
+      openSession,
+      websocket: {
+        maxMessageBytes: config.transport.wsMaxPayloadBytes,
+        heartbeatIntervalMs: config.transport.wsHeartbeatIntervalMs,
+        closeGraceMs: config.transport.wsCloseGraceMs,
+      },
+      logger,
     });
 
     const bus = await startMqttBus(config, { authenticate, authenticateService: bridge?.authenticateService, logger });
@@ -118,8 +176,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       topicPrefix: config.mqttTopicPrefix,
       openSession,
       logger,
+      // An external broker lets through whatever its ACL allows: serve registered ids only.
+      isRegistered: (deviceId) => store.devices.has(deviceId),
     });
     cleanup.push(() => mqtt.close());
+    cleanup.push(applyStoreChanges(config, store, sessions, bus, logger));
     if (bridge) {
       await bridge.start({ bus, sessions });
       cleanup.push(() => bridge.stop());
@@ -128,6 +189,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const engineHealth = (): ProviderHealth[] => [
       ...(speech ? speech.health() : [stt.health(), tts.health()]),
       ...(llm ? [{ ...llm.health(), name: `llm:${llm.name}` }] : []),
+      ...(config.wyoming.port !== null ? [wyoming.health()] : []),
     ];
     registerHttpApi(http, {
       store,
@@ -135,10 +197,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       tts,
       sessions,
       health: {
-        broker: () => ({ name: `mqtt:${bus.mode}`, ready: true }),
+        // An external broker can go away while we run (the bus reconnects): then the gateway is down.
+        broker: () =>
+          bus.isConnected()
+            ? { name: `mqtt:${bus.mode}`, ready: true }
+            : { name: `mqtt:${bus.mode}`, ready: false, detail: 'not connected to the MQTT broker; reconnecting' },
         database: () => ({ name: 'sqlite', ready: store.healthy() }),
         engines: engineHealth,
         devices: () => sessions.connectedDevices(),
+        models: modelPull ? () => modelPull.report() : undefined,
       },
       config: config.http,
       logger,
@@ -148,14 +215,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const httpPort = await http.listen(config.host, config.httpPort);
     cleanup.push(() => http.close());
     cleanup.push(() => ws.close());
+    cleanup.push(() => xiaozhi.close());
     const mqttPort = bus.mode === 'embedded' ? (bus as EmbeddedBroker).port : null;
 
-    logger.info({ httpPort, mqttPort, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir }, 'ready');
+    logReady(logger, { httpPort, mqttPort, wyomingPort: wyoming.port, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir });
 
     let stopped: Promise<void> | undefined;
     return {
       httpPort,
       mqttPort,
+      wyomingPort: wyoming.port,
       store,
       sessions,
       stop() {
@@ -170,6 +239,49 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     await stopAll();
     throw err;
   }
+}
+
+/**
+ * Makes changes to devices and service accounts take effect while running, whoever made them
+ * (the CLI in another process is noticed within STORE_WATCH_INTERVAL_MS): a removed device or
+ * one with a rotated token loses its session and connection (it reconnects with its current
+ * token, or is refused), as does a removed or rotated service login on the embedded broker.
+ * API keys need nothing: every request looks its key up. The bridge follows the registry itself.
+ * Returns the stop.
+ */
+function applyStoreChanges(config: Config, store: Store, sessions: SessionHub, bus: MqttBus, logger: Logger): () => void {
+  const t = config.transport;
+  // An external Mosquitto's password file, when voxgate keeps it (docs/external-broker.md): written now and on every device change.
+  const passwordFile = t.mosquittoPasswordFile
+    ? keepPasswordFileInStep({
+        file: t.mosquittoPasswordFile,
+        includeFile: t.mosquittoIncludeFile,
+        pidFile: t.mosquittoPidFile,
+        devices: () => store.devices.brokerHashes(),
+        logger,
+      })
+    : undefined;
+  const unsubscribe = store.changes.subscribe(({ devices, services }) => {
+    if (devices.added.length + devices.removed.length + devices.changed.length > 0) passwordFile?.sync();
+    const ended = [
+      ...devices.removed.map((id) => [id, 'device removed'] as const),
+      ...devices.changed.map((id) => [id, 'device token rotated'] as const),
+    ];
+    for (const [id, reason] of ended) {
+      sessions.closeDevice(id, reason);
+      // Also a connection that has not opened a session yet (no-op on an external broker: it decides).
+      bus.disconnectDevice(id);
+    }
+    if (bus.mode === 'embedded') for (const name of [...services.removed, ...services.changed]) (bus as EmbeddedBroker).disconnectService(name);
+    if (ended.length + services.removed.length + services.changed.length > 0) {
+      logger.info({ devices: ended.map(([id]) => id), services: [...services.removed, ...services.changed] }, 'registry changes applied');
+    }
+  });
+  const stopWatching = store.changes.watch(STORE_WATCH_INTERVAL_MS);
+  return () => {
+    stopWatching();
+    unsubscribe();
+  };
 }
 
 function redactUrl(url: string): string {

@@ -12,13 +12,16 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX } from '../protocol/index.ts';
 import { LLM_ENV_VARS, LlmSchema } from './brain/llm-config.ts';
-import { BRIDGE_ENV_VARS, BridgeSchema } from './bridge/bridge-config.ts';
+import { BRIDGE_ENV_VARS, BridgeSchema, HOME_ASSISTANT_ENV_VARS, HomeAssistantApiSchema } from './bridge/bridge-config.ts';
 import { GROQ_ENV_VARS, GroqSchema } from './groq-config.ts';
 import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
 import { LIMITS_ENV_VARS, LimitsSchema } from './session/limits-config.ts';
 import { PREEMPTION_ENV_VARS, PreemptionSchema } from './session/preemption-config.ts';
 import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
+import { STORE_ENV_VARS, StoreSchema } from './store/store-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
+import { WYOMING_ENV_VARS, WyomingSchema } from './wyoming/wyoming-config.ts';
+import { XIAOZHI_ENV_VARS, XiaozhiSchema } from './xiaozhi/xiaozhi-config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -60,6 +63,14 @@ export const ConfigSchema = z.object({
   http: HttpSchema.default(HttpSchema.parse({})),
   /** Home Assistant bridge (gateway/bridge/bridge-config.ts). */
   bridge: BridgeSchema.default(BridgeSchema.parse({})),
+  /** Home Assistant's REST API, for bridge.mode ha_assist (gateway/bridge/bridge-config.ts). */
+  homeAssistant: HomeAssistantApiSchema.default(HomeAssistantApiSchema.parse({})),
+  /** The Wyoming server for Home Assistant's voice pipelines (gateway/wyoming/wyoming-config.ts). */
+  wyoming: WyomingSchema.default(WyomingSchema.parse({})),
+  /** The database: turn retention (gateway/store/store-config.ts). */
+  store: StoreSchema.default(StoreSchema.parse({})),
+  /** Stock xiaozhi-esp32 firmware: OTA bootstrap, pairing, its WebSocket (gateway/xiaozhi/xiaozhi-config.ts). */
+  xiaozhi: XiaozhiSchema.default(XiaozhiSchema.parse({})),
   /** IANA time zone of the gateway (date/time tool); default: the system's. */
   timeZone: z
     .string()
@@ -88,6 +99,10 @@ export const ENV_VARS: Record<string, string> = {
   ...TRANSPORT_ENV_VARS,
   ...HTTP_ENV_VARS,
   ...BRIDGE_ENV_VARS,
+  ...HOME_ASSISTANT_ENV_VARS,
+  ...WYOMING_ENV_VARS,
+  ...STORE_ENV_VARS,
+  ...XIAOZHI_ENV_VARS,
 };
 
 export class ConfigError extends Error {

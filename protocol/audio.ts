@@ -1,4 +1,4 @@
-/** Which audio the protocol allows (PROTOCOL.md §2). */
+/** Which audio the protocol allows (docs/protocol.md §2). */
 import type { AudioFormat, AudioParams, GatewayAudioParams, ReplyAudio } from './messages.ts';
 
 export const MIC_SAMPLE_RATE = 16000;

@@ -1,5 +1,5 @@
 /**
- * The protocol's error codes (PROTOCOL.md §3.2): one catalogue used by the gateway,
+ * The protocol's error codes (docs/protocol.md §3.3): one catalogue used by the gateway,
  * the simulator and the tests. An `error` message never closes the session by itself.
  */
 export const ERROR_CODES = {

@@ -1,4 +1,4 @@
-/** The 8-byte big-endian header of every MQTT audio frame (PROTOCOL.md §1.3). */
+/** The 8-byte big-endian header of every MQTT audio frame (docs/protocol.md §1.3). */
 
 export const FRAME_HEADER_BYTES = 8;
 export const FRAME_VERSION = 1;

@@ -1,5 +1,5 @@
 /**
- * Every JSON message of PROTOCOL.md §3, as zod schemas (runtime validation of whatever
+ * Every JSON message of docs/protocol.md §3, as zod schemas (runtime validation of whatever
  * arrives) and the TypeScript types inferred from them. Unknown fields are ignored
  * (stripped), as the protocol requires of every peer.
  */

@@ -1,6 +1,6 @@
 /**
  * Turning one received text frame into a validated message. Unknown message types are
- * reported as `ignored` (a peer must ignore types it does not know, PROTOCOL.md §0);
+ * reported as `ignored` (a peer must ignore types it does not know, docs/protocol.md §0);
  * anything else that does not validate is `bad_message`.
  */
 import type { z } from 'zod';

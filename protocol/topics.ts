@@ -1,4 +1,4 @@
-/** MQTT topic names of PROTOCOL.md §1.2, and the ACL that follows from them. */
+/** MQTT topic names of docs/protocol.md §1.2, and the ACL that follows from them. */
 
 export const DEFAULT_TOPIC_PREFIX = 'voxgate';
 
@@ -25,9 +25,9 @@ export interface Topics {
   allUplinks(): string;
   /** Splits a device topic into its device id and channel, or null when it is not one. */
   parse(topic: string): { deviceId: string; channel: DeviceChannel } | null;
-  /** PROTOCOL §1.2 ACL: a device publishes only under its own `up/`. */
+  /** docs/protocol.md §1.2 ACL: a device publishes only under its own `up/`. */
   devicePublishAllowed(deviceId: string, topic: string): boolean;
-  /** PROTOCOL §1.2 ACL: a device subscribes only to its own `down/` and the gateway state. */
+  /** docs/protocol.md §1.2 ACL: a device subscribes only to its own `down/` and the gateway state. */
   deviceSubscribeAllowed(deviceId: string, topicFilter: string): boolean;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Microphone packets → 16 kHz mono float32 for the recognizer (PROTOCOL.md §2): pcm16 is
+ * Microphone packets → 16 kHz mono float32 for the recognizer (docs/protocol.md §2): pcm16 is
  * converted exactly (int16 / 32768); opus is decoded at 16 kHz. A packet that cannot be
  * decoded throws ProtocolError `unsupported_audio`, which the session reports once per turn.
  */

@@ -1,7 +1,7 @@
 /**
  * Reply audio for one device: TTS output (float32 at the voice's rate) → the device's
  * reply rate → fixed `frame_duration` frames (the last one padded with silence) → one
- * packet per frame in the codec the device chose in `hello` (PROTOCOL.md §2).
+ * packet per frame in the codec the device chose in `hello` (docs/protocol.md §2).
  */
 import type { GatewayAudioParams } from '../../protocol/index.ts';
 import type { SynthesizedAudio } from '../speech/types.ts';

@@ -12,6 +12,7 @@ import type { ConversationMemory } from './memory.ts';
 import { buildMessages, buildSystemPrompt } from './prompt.ts';
 import { SpeechSanitizer } from './sanitize.ts';
 import { SentenceSplitter, type SentenceSplitterOptions } from './sentence-splitter.ts';
+import { combineTools } from './tool-source.ts';
 import type { ToolRegistry } from './tools.ts';
 import type { ChatMessage, LlmProvider, LlmRequest, LlmStreamEvent, ReplyRequest, Responder } from './types.ts';
 
@@ -53,7 +54,9 @@ export class ConversationResponder implements Responder {
     const { llm, memory, tools, logger } = this.options;
     const systemPrompt = buildSystemPrompt({ persona: this.options.persona, language: request.language });
     const messages = buildMessages(systemPrompt, memory.recent(request.deviceId), request.text);
-    const canUseTools = tools !== undefined && tools.size > 0 && llm.streamEvents !== undefined;
+    // The gateway's tools and, for this turn, the device's own (request.tools).
+    const toolbox = llm.streamEvents !== undefined ? combineTools([tools, request.tools]) : undefined;
+    const canUseTools = toolbox !== undefined;
     let firstToken = false;
     let sentences = 0;
 
@@ -61,7 +64,7 @@ export class ConversationResponder implements Responder {
       if (request.signal.aborted) throw new ProviderError('reply aborted', false, 'aborted');
       const llmRequest: LlmRequest = { messages, signal: request.signal };
       if (canUseTools) {
-        llmRequest.tools = tools.definitions();
+        llmRequest.tools = toolbox.definitions;
         // The last round lists the tools (the history mentions them) but forbids calling them.
         if (round >= this.maxToolRounds) llmRequest.toolChoice = 'none';
       }
@@ -101,8 +104,8 @@ export class ConversationResponder implements Responder {
       });
       for (const call of calls) {
         // A speculative reply stops here until it is committed (or is discarded: this throws).
-        if (request.beforeSideEffect && tools.hasSideEffects(call.name)) await request.beforeSideEffect();
-        const result = await tools.run(call, { deviceId: request.deviceId, signal: request.signal });
+        if (request.beforeSideEffect && toolbox!.hasSideEffects(call.name)) await request.beforeSideEffect();
+        const result = await toolbox!.run(call, { deviceId: request.deviceId, signal: request.signal });
         messages.push({ role: 'tool', tool_call_id: call.id, name: call.name, content: result } satisfies ChatMessage);
       }
     }

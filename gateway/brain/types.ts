@@ -50,6 +50,23 @@ export interface LlmProvider {
   streamEvents?(request: LlmRequest): AsyncIterable<LlmStreamEvent>;
 }
 
+/**
+ * Tools offered for one reply only, beside the gateway's own: a device's tools (stock xiaozhi
+ * firmware's MCP tools) reach the model per turn, since each device has its own.
+ */
+export interface ToolSource {
+  /** Names must be valid for the LLM API (`^[a-zA-Z0-9_-]{1,64}$`). */
+  definitions(): LlmToolDefinition[];
+  /** Runs a call of a tool it listed; returns what the model reads. Throws only when `signal` aborted. */
+  run(call: LlmToolCall, context: { deviceId: string; signal: AbortSignal }): Promise<string>;
+  /**
+   * Whether running the named tool changes anything (a speculative reply waits for its commit
+   * before running such a tool). Absent: every tool it lists has side effects (a device's MCP
+   * tools act on the device).
+   */
+  hasSideEffects?(name: string): boolean;
+}
+
 export interface ReplyRequest {
   deviceId: string;
   /** What the user said (final transcript) or typed. */
@@ -58,6 +75,8 @@ export interface ReplyRequest {
   signal: AbortSignal;
   /** Called once, when the first token of the answer arrives (turn timings). */
   onFirstToken?: () => void;
+  /** The device's own tools, offered beside the gateway's (a responder without tools ignores them). */
+  tools?: ToolSource;
   /**
    * Set on a speculative request (preemptive generation, before the user has finished):
    * resolves once the reply is committed, rejects once it is discarded. A responder awaits

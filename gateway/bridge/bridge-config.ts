@@ -29,7 +29,10 @@ export const BIRTH_REPUBLISH_JITTER_MS = 3_000;
 export const REGISTRY_RESYNC_MS = 30_000;
 /** After switching a home device, wait this long for its state topic to confirm (the tool then says so). */
 export const CONTROL_CONFIRM_MS = 2_000;
-/** Home Assistant's conversation agent must answer within this, or the turn falls back to an apology. */
+/**
+ * Home Assistant's conversation agent must answer within this: then `ha_conversation` falls back
+ * to an apology, `ha_assist` to the LLM (whose own first-token limit follows).
+ */
 export const HA_CONVERSATION_TIMEOUT_MS = 8_000;
 /** Entities one tool call lists: enough to choose from, small enough for a fast spoken answer. */
 export const MAX_LISTED_ENTITIES = 40;
@@ -52,9 +55,10 @@ export const BridgeSchema = z.object({
   /**
    * `tools`: the LLM controls home devices with tools; `ha_conversation`: each transcript goes
    * to Home Assistant's conversation agent first (see homeassistant-conversation.yaml), and
-   * what it cannot handle goes to the LLM.
+   * what it cannot handle goes to the LLM; `ha_assist`: the same through Home Assistant's
+   * REST API (`homeAssistant` section: URL and token), no automation needed.
    */
-  mode: z.enum(['tools', 'ha_conversation']).default('tools'),
+  mode: z.enum(['tools', 'ha_conversation', 'ha_assist']).default('tools'),
   /** Publish the last transcript and reply texts (privacy: off keeps them out of Home Assistant). */
   publishText: flag.default(true),
   notifyExpiryMs: positiveInt.default(NOTIFY_EXPIRY_MS),
@@ -87,4 +91,23 @@ export const BRIDGE_ENV_VARS: Record<string, string> = {
   VOXGATE_BRIDGE_LEARN_PREFIXES: 'bridge.learnPrefixes',
   VOXGATE_BRIDGE_ALLOW: 'bridge.allowEntities',
   VOXGATE_BRIDGE_SHARED_TOPICS: 'bridge.sharedTopics',
+};
+
+// ---- mode ha_assist: Home Assistant's REST API ------------------------------------------------
+
+/** Home Assistant's REST API, which mode `ha_assist` sends each transcript to (config section `homeAssistant`). */
+export const HomeAssistantApiSchema = z.object({
+  /** Where Home Assistant answers, e.g. http://homeassistant.local:8123. */
+  url: z.string().url().optional(),
+  /** A long-lived access token (Home Assistant: your profile → Security). */
+  token: z.string().trim().min(1).optional(),
+  /** The conversation agent (e.g. `conversation.home_assistant`); unset: the default pipeline's. */
+  agentId: z.string().trim().min(1).optional(),
+});
+export type HomeAssistantApiConfig = z.infer<typeof HomeAssistantApiSchema>;
+
+export const HOME_ASSISTANT_ENV_VARS: Record<string, string> = {
+  VOXGATE_HA_URL: 'homeAssistant.url',
+  VOXGATE_HA_TOKEN: 'homeAssistant.token',
+  VOXGATE_HA_AGENT_ID: 'homeAssistant.agentId',
 };

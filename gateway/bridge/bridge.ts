@@ -3,7 +3,7 @@
  * every registered wearable is published as an HA device (discovery, idempotent, cleared when
  * the wearable is removed, re-published after HA's birth), its session events become states,
  * HA's commands make it speak or be quiet, and the LLM gets tools for the home's lights and
- * switches (or, mode `ha_conversation`, HA's conversation agent answers first).
+ * switches (or, modes `ha_conversation` and `ha_assist`, HA's conversation agent answers first).
  *
  * Built before the session hub (its tools, session events and responder wrapper are wired
  * into the brain and the hub), started once the bus and the sessions exist, stopped before them.
@@ -17,15 +17,17 @@ import type { DeviceChange, DeviceRecord } from '../store/index.ts';
 import type { AuthenticateService, MqttBus, Unsubscribe } from '../transport/index.ts';
 import { createTopics } from '../../protocol/index.ts';
 import { AnnouncementQueue } from './announcements.ts';
-import { MAX_LISTED_ENTITIES, type BridgeConfig } from './bridge-config.ts';
+import { MAX_LISTED_ENTITIES, type BridgeConfig, type HomeAssistantApiConfig } from './bridge-config.ts';
 import { createBridgeTopics, prefixesOverlap, type BridgeCommand } from './bridge-topics.ts';
 import { ORIGIN_NAME, PAYLOAD_OFF, PAYLOAD_ON, wearableDiscovery } from './discovery-payload.ts';
 import { EntityCatalog } from './entity-catalog.ts';
 import { EntityAllowlist } from './entity-control.ts';
+import { HaAssistResponder } from './ha-assist.ts';
 import { HaConversationResponder } from './ha-conversation.ts';
 import { createHomeTools } from './home-tools.ts';
 import { RetainedPublisher } from './retained-publisher.ts';
 import { createServiceAcl, createServiceAuthenticator, type ServiceVerifier } from './service-acl.ts';
+import { createTopicFence } from './topic-fence.ts';
 import { WearableStates } from './wearable-states.ts';
 
 /** What the bridge needs from the device registry. */
@@ -37,8 +39,8 @@ export interface BridgeDevices {
 }
 
 export interface HomeAssistantBridgeDeps {
-  /** Its own section, and the device topic prefix its topics must stay out of. */
-  config: { bridge: BridgeConfig; mqttTopicPrefix: string };
+  /** Its own section, Home Assistant's API (ha_assist), and the device topic prefix its topics must stay out of. */
+  config: { bridge: BridgeConfig; mqttTopicPrefix: string; homeAssistant?: HomeAssistantApiConfig };
   devices: BridgeDevices;
   services: ServiceVerifier;
   logger: Logger;
@@ -60,7 +62,7 @@ export interface HomeAssistantBridge {
   readonly sessionEvents: SessionEvents;
   /** Home Assistant's login to the embedded broker (service accounts with the service ACL). */
   readonly authenticateService: AuthenticateService;
-  /** Mode `ha_conversation`: HA's conversation agent first, then `responder`; otherwise `responder` itself. */
+  /** Modes `ha_conversation`/`ha_assist`: HA's conversation agent first, then `responder`; otherwise `responder` itself. */
   wrapResponder(responder: Responder): Responder;
   start(runtime: BridgeRuntime): Promise<void>;
   stop(): Promise<void>;
@@ -91,13 +93,20 @@ export function createHomeAssistantBridge(deps: HomeAssistantBridgeDeps): HomeAs
     // Home Assistant may read these whole; overlapping the device prefix would hand it the wearables' audio.
     if (prefixesOverlap(prefix, devicePrefix)) throw new Error(`${name} "${prefix}" overlaps the device topic prefix "${devicePrefix}"`);
   }
+  const api = deps.config.homeAssistant;
+  if (settings.mode === 'ha_assist' && (!api?.url || !api.token)) {
+    throw new Error('bridge.mode ha_assist needs Home Assistant\'s URL and a long-lived access token (VOXGATE_HA_URL, VOXGATE_HA_TOKEN)');
+  }
   const topics = createBridgeTopics({ discoveryPrefix: settings.discoveryPrefix, bridgePrefix: settings.topicPrefix, devicePrefix });
   const deviceTopics = createTopics(devicePrefix);
   const acl = createServiceAcl({ topics, devicePrefix, sharedTopics: settings.sharedTopics });
   const random = deps.random ?? Math.random;
+  // Learned entities never get a topic of the wearables or of the bridge itself (see topic-fence.ts).
+  const fence = createTopicFence({ devicePrefix, bridgePrefix: settings.topicPrefix });
   const catalog = new EntityCatalog({
     prefixes: settings.learnPrefixes.length > 0 ? settings.learnPrefixes : [settings.discoveryPrefix],
     skipOrigin: ORIGIN_NAME,
+    fence,
     logger: log,
   });
   let running: Running | undefined;
@@ -110,6 +119,7 @@ export function createHomeAssistantBridge(deps: HomeAssistantBridgeDeps): HomeAs
     catalog,
     allowlist: new EntityAllowlist(settings.allowEntities),
     bus: () => running?.bus,
+    fence,
     confirmMs: settings.controlConfirmMs,
     maxListed: MAX_LISTED_ENTITIES,
     logger: log,
@@ -266,6 +276,9 @@ export function createHomeAssistantBridge(deps: HomeAssistantBridgeDeps): HomeAs
     sessionEvents,
     authenticateService: createServiceAuthenticator(deps.services, acl, log),
     wrapResponder(responder) {
+      if (settings.mode === 'ha_assist') {
+        return new HaAssistResponder({ fallback: responder, url: api!.url!, token: api!.token!, agentId: api!.agentId, timeoutMs: settings.conversationTimeoutMs, logger: log });
+      }
       if (settings.mode !== 'ha_conversation') return responder;
       conversation = new HaConversationResponder({ fallback: responder, topics, timeoutMs: settings.conversationTimeoutMs, logger: log });
       return conversation;

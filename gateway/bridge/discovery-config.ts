@@ -7,6 +7,8 @@
  * the common `{{ value_json.<key> }}` form is understood, anything else leaves the state unknown.
  */
 
+import type { TopicFence } from './topic-fence.ts';
+
 export type EntityDomain = 'light' | 'switch';
 export const CONTROLLABLE_DOMAINS: readonly EntityDomain[] = ['light', 'switch'];
 
@@ -197,16 +199,45 @@ function toEntity(domain: string, config: Json, ids: { source: string; objectId:
 export type DiscoveryReading =
   /** The config was removed (empty payload): forget what came from this topic. */
   | { kind: 'removed' }
-  /** The controllable entities this config describes (possibly none). */
-  | { kind: 'entities'; entities: HomeEntity[] }
+  /** The controllable entities this config describes (possibly none), and those refused by the topic fence. */
+  | { kind: 'entities'; entities: HomeEntity[]; refused?: RefusedEntity[] }
   /** Not a discovery config we read (bad JSON, another origin we skip, not a config topic). */
   | { kind: 'ignored'; reason: string };
 
+/** An entity a config declared whose topics the fence refuses: it is not learned. */
+export interface RefusedEntity {
+  entityId: string;
+  topic: string;
+  reason: string;
+}
+
+/** Every topic the gateway would publish to or subscribe to for this entity. */
+export function entityTopics(entity: HomeEntity): string[] {
+  const topics = [entity.commandTopic, entity.stateTopic, entity.dimmer?.commandTopic, entity.dimmer?.stateTopic];
+  return topics.filter((t): t is string => t !== undefined);
+}
+
+/** Keeps the entities whose every topic passes the fence. */
+function fenced(entities: HomeEntity[], fence: TopicFence | undefined): { kind: 'entities'; entities: HomeEntity[]; refused?: RefusedEntity[] } {
+  if (!fence) return { kind: 'entities', entities };
+  const kept: HomeEntity[] = [];
+  const refused: RefusedEntity[] = [];
+  for (const entity of entities) {
+    const bad = entityTopics(entity)
+      .map((topic) => ({ topic, reason: fence.refusal(topic) }))
+      .find((t) => t.reason !== undefined);
+    if (bad) refused.push({ entityId: entity.entityId, topic: bad.topic, reason: bad.reason! });
+    else kept.push(entity);
+  }
+  return refused.length > 0 ? { kind: 'entities', entities: kept, refused } : { kind: 'entities', entities: kept };
+}
+
 /**
  * Reads one message on a discovery topic. `skipOrigin`: configs published by this origin
- * (voxgate's own wearables) are ignored.
+ * (voxgate's own wearables) are ignored. `fence`: entities using a topic it refuses (the
+ * wearables' or the bridge's own, `$SYS`) are left out and reported as refused.
  */
-export function readDiscoveryConfig(prefix: string, topic: string, payload: string, skipOrigin: string): DiscoveryReading {
+export function readDiscoveryConfig(prefix: string, topic: string, payload: string, skipOrigin: string, fence?: TopicFence): DiscoveryReading {
   if (!topic.startsWith(`${prefix}/`) || !topic.endsWith('/config')) return { kind: 'ignored', reason: 'not a discovery config topic' };
   const levels = topic.slice(prefix.length + 1).split('/');
   if (levels.length !== 3 && levels.length !== 4) return { kind: 'ignored', reason: 'not a discovery config topic' };
@@ -228,7 +259,7 @@ export function readDiscoveryConfig(prefix: string, topic: string, payload: stri
 
   if (component !== 'device') {
     const entity = toEntity(component, config, { source: topic, objectId, deviceName });
-    return { kind: 'entities', entities: entity ? [entity] : [] };
+    return fenced(entity ? [entity] : [], fence);
   }
   if (!isObject(config.components)) return { kind: 'ignored', reason: 'device config without components' };
   const entities: HomeEntity[] = [];
@@ -239,5 +270,5 @@ export function readDiscoveryConfig(prefix: string, topic: string, payload: stri
     const entity = toEntity(String(own.platform ?? ''), own, { source: topic, objectId: componentId, deviceName });
     if (entity) entities.push(entity);
   }
-  return { kind: 'entities', entities };
+  return fenced(entities, fence);
 }

@@ -7,6 +7,7 @@
 import type { Logger } from '../logger.ts';
 import type { MqttBus, Unsubscribe } from '../transport/index.ts';
 import { readDiscoveryConfig, type HomeEntity } from './discovery-config.ts';
+import type { TopicFence } from './topic-fence.ts';
 
 export type EntityState = 'on' | 'off' | 'unknown';
 
@@ -23,6 +24,8 @@ export interface EntityCatalogOptions {
   prefixes: readonly string[];
   /** Configs with this origin name are not learned (voxgate's own wearables). */
   skipOrigin: string;
+  /** Topics no learned entity may use (the wearables' and the bridge's own, `$SYS`). */
+  fence?: TopicFence;
   logger: Logger;
 }
 
@@ -90,10 +93,14 @@ export class EntityCatalog {
   }
 
   private onConfig(prefix: string, topic: string, payload: string): void {
-    const reading = readDiscoveryConfig(prefix, topic, payload, this.o.skipOrigin);
+    const reading = readDiscoveryConfig(prefix, topic, payload, this.o.skipOrigin, this.o.fence);
     if (reading.kind === 'ignored') {
       if (reading.reason !== 'our own config') this.log.debug({ topic, reason: reading.reason }, 'discovery config ignored');
       return;
+    }
+    for (const refused of reading.kind === 'entities' ? (reading.refused ?? []) : []) {
+      // A forged config (someone with a service login trying to act as a wearable): worth a warning each time.
+      this.log.warn({ topic, entity: refused.entityId, entityTopic: refused.topic.slice(0, 200), reason: refused.reason }, 'home entity refused: its topic is not one voxgate may switch');
     }
     const previous = new Set(this.bySource.get(topic) ?? []);
     const next: HomeEntity[] = [];

@@ -9,21 +9,15 @@
  *   response ← <bridge>/gateway/conversation/response {"id","speech","handled"}
  */
 import { randomUUID } from 'node:crypto';
-import { sanitizeForSpeech } from '../brain/sanitize.ts';
-import { splitSentences } from '../brain/sentence-splitter.ts';
 import type { ReplyRequest, Responder } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
 import { ProviderError } from '../providers.ts';
 import type { MqttBus, Unsubscribe } from '../transport/index.ts';
 import type { BridgeTopics } from './bridge-topics.ts';
+import { speakOrFallback, type HomeAnswer as Answer } from './home-answer.ts';
 
 /** Requests waiting for an answer at once; more means HA is not answering and the rest fail fast. */
 export const MAX_PENDING_CONVERSATIONS = 100;
-
-interface Answer {
-  speech: string;
-  handled: boolean;
-}
 
 interface Waiting {
   resolve(answer: Answer): void;
@@ -87,16 +81,8 @@ export class HaConversationResponder implements Responder {
     // Home Assistant acts on what it is told ("turn on the light"): a speculative reply waits for the commit.
     await request.beforeSideEffect?.();
     const answer = await this.ask(request);
-    if (!answer.handled) {
-      this.log.debug({ device: request.deviceId }, 'home assistant did not handle it; asking the language model');
-      yield* this.o.fallback.reply(request);
-      return;
-    }
-    request.onFirstToken?.();
-    for (const sentence of splitSentences(answer.speech)) {
-      const spoken = sanitizeForSpeech(sentence).trim();
-      if (spoken) yield spoken;
-    }
+    if (!answer.handled) this.log.debug({ device: request.deviceId }, 'home assistant did not handle it; asking the language model');
+    yield* speakOrFallback(answer, request, this.o.fallback);
   }
 
   resetConversation(deviceId: string): void {

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { MqttBus } from '../transport/index.ts';
 import type { EntityCatalog, KnownEntity } from './entity-catalog.ts';
 import { commandsFor, resolveEntity, type EntityAllowlist } from './entity-control.ts';
+import type { TopicFence } from './topic-fence.ts';
 
 export const LIST_TOOL_NAME = 'list_home_devices';
 export const CONTROL_TOOL_NAME = 'control_home_device';
@@ -19,6 +20,8 @@ export interface HomeToolsOptions {
   allowlist: EntityAllowlist;
   /** The bus once the bridge runs; until then the tools say home control is not ready. */
   bus: () => Pick<MqttBus, 'publish'> | undefined;
+  /** Checked again before every publish (the catalog already refuses such entities). */
+  fence?: TopicFence;
   confirmMs: number;
   maxListed: number;
   logger: Logger;
@@ -108,6 +111,11 @@ export function createHomeTools(o: HomeToolsOptions): Tool[] {
       const bus = o.bus();
       if (!bus) throw new Error('home control is not connected yet');
       const commands = commandsFor(entity, { on, brightness });
+      const fenced = commands.find((command) => o.fence?.refusal(command.topic) !== undefined);
+      if (fenced) {
+        o.logger.warn({ entity: entity.entityId, topic: fenced.topic.slice(0, 200), device: context.deviceId }, 'home control refused: the command topic is fenced');
+        return `refused: ${entity.name} (${entity.entityId}) cannot be controlled by voxgate. Nothing was changed.`;
+      }
       for (const command of commands) await bus.publish(command.topic, command.payload, { qos: command.qos, retain: command.retain });
       o.logger.info({ entity: entity.entityId, on, brightness, device: context.deviceId }, 'home device switched');
 

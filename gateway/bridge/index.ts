@@ -8,5 +8,6 @@ export { EntityCatalog, type KnownEntity, type EntityStatus } from './entity-cat
 export { EntityAllowlist, resolveEntity, commandsFor, type ControlRequest, type MqttCommand } from './entity-control.ts';
 export { createHomeTools, LIST_TOOL_NAME, CONTROL_TOOL_NAME } from './home-tools.ts';
 export { HaConversationResponder } from './ha-conversation.ts';
+export { HaAssistResponder, parseConversationResult } from './ha-assist.ts';
 export { AnnouncementQueue } from './announcements.ts';
 export { createServiceAcl, createServiceAuthenticator, checkSharedTopics, type ServiceAcl } from './service-acl.ts';

@@ -3,7 +3,7 @@
  * gateway knows (gateway/speech/models/catalogue.ts), downloaded, checked and loaded once.
  */
 import type { Command } from 'commander';
-import { findCatalogueModel, MODEL_CATALOGUE, type CatalogueModel } from '../speech/models/catalogue.ts';
+import { findCatalogueModel, MODEL_CATALOGUE, modelDownloadUrl, type CatalogueModel } from '../speech/models/catalogue.ts';
 import { pullModel } from '../speech/models/install.ts';
 import { resolveModelsDir } from '../speech/models/paths.ts';
 import { createProgressBar, formatBytes } from '../speech/models/progress-bar.ts';
@@ -52,7 +52,7 @@ export const registerModelCommands: CommandGroup = (program: Command, context: C
         const model = catalogueEntry(name);
         const bar = createProgressBar(io.stderr, name, Boolean(process.stderr.isTTY));
         try {
-          const result = await pullModel(model, dir, {
+          const result = await pullModel({ ...model, url: modelDownloadUrl(model, config.speech.modelsBaseUrl) }, dir, {
             onProgress: (p) => bar.update(p),
             onStep: (step) => {
               if (step !== 'download') io.stderr(`${name}: ${step}\n`);

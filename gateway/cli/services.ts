@@ -13,7 +13,7 @@ function howToConnect(config: Config, name: string, token: string): string {
   if (config.mqttUrl) {
     return (
       `voxgate uses the external broker ${config.mqttUrl}: create the same user there instead ` +
-      '(see the README, "Home Assistant"); this account only works on the embedded broker.\n'
+      '(see docs/home-assistant.md); this account only works on the embedded broker.\n'
     );
   }
   return (

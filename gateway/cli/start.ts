@@ -2,8 +2,11 @@
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../logger.ts';
 import type { CliContext, CommandGroup } from './context.ts';
+import { logUnhandledRejections } from './process-guards.ts';
 
 export const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** After a signal the process is gone within this, whatever hangs (a broker, a log reader): supervisors wait ~10 s before SIGKILL. */
+export const SHUTDOWN_DEADLINE_MS = 8_000;
 
 /** The parts of `process` that stopOnSignals uses (tests pass an EventEmitter). */
 export interface SignalSource {
@@ -14,15 +17,23 @@ export interface StopOnSignalsOptions {
   source?: SignalSource;
   exit?: (code: number) => void;
   logger?: Logger;
+  /** Exit 1 this long after the first signal if stopping has not finished (default SHUTDOWN_DEADLINE_MS). */
+  deadlineMs?: number;
 }
 
 /**
  * On the first SIGINT/SIGTERM calls `stop()` and exits 0 (1 when stopping failed);
- * a second signal while stopping exits 1 at once, for a shutdown that hangs.
+ * a second signal while stopping exits 1 at once, for a shutdown that hangs, and so does the
+ * deadline. The last log lines get a bounded flush (the log destination never blocks).
  */
 export function stopOnSignals(stop: () => Promise<void>, options: StopOnSignalsOptions = {}): void {
   const source = options.source ?? process;
-  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const exitNow = options.exit ?? ((code: number) => process.exit(code));
+  let deadline: NodeJS.Timeout | undefined;
+  const exit = (code: number) => {
+    clearTimeout(deadline);
+    exitNow(code);
+  };
   const logger = options.logger;
   const finish = (code: number) => {
     if (!logger) return exit(code);
@@ -41,6 +52,11 @@ export function stopOnSignals(stop: () => Promise<void>, options: StopOnSignalsO
       return;
     }
     stopping = true;
+    const deadlineMs = options.deadlineMs ?? SHUTDOWN_DEADLINE_MS;
+    deadline = setTimeout(() => {
+      logger?.error({ deadlineMs }, 'stopping took too long: exiting now');
+      exit(1);
+    }, deadlineMs);
     logger?.info({ signal }, 'stopping');
     stop().then(
       () => {
@@ -63,6 +79,7 @@ export const registerStartCommand: CommandGroup = (program: Command, context: Cl
     .action(async (_options: unknown, command: Command) => {
       const config = context.config(command);
       const logger = createLogger(config.logLevel);
+      logUnhandledRejections(logger);
       // Loaded only here: the engines behind it (sherpa-onnx, the broker) are not needed
       // by `voxgate device …`, which should stay quick.
       const { startGateway } = await import('../app.ts');

@@ -1,10 +1,13 @@
 /**
- * GET /health (open, no key): the overall status and each part — broker, database, the
- * speech and language providers (ready, what is missing and the command that installs it,
- * which fallback is serving), and the connected devices.
+ * GET /health: the overall status and each part — broker, database, the speech and language
+ * providers (ready, what is missing and the command that installs it, which fallback is
+ * serving), and the connected devices. Without an API key only the status and each part's
+ * readiness (health-access.ts).
  */
 import type { ProviderHealth } from '../providers.ts';
+import { healthDetailsAllowed, publicHealth } from './health-access.ts';
 import { sendJson, type HttpServer } from './http-server.ts';
+import type { ApiKeyVerifier } from './request-auth.ts';
 
 export interface HealthDevice {
   deviceId: string;
@@ -14,11 +17,20 @@ export interface HealthDevice {
   since?: number;
 }
 
+/** The first-start model download (gateway/speech/models/auto-pull.ts), as /health shows it. */
+export interface ModelsHealth {
+  state: string;
+  models: Array<{ name: string; state: string; percent?: number; receivedBytes?: number; totalBytes?: number; error?: string }>;
+  command?: string;
+}
+
 export interface HealthSources {
   broker(): ProviderHealth;
   database(): ProviderHealth;
   engines(): ProviderHealth[];
   devices(): HealthDevice[];
+  /** Absent when the gateway does not manage its models (engines supplied by the caller). */
+  models?: () => ModelsHealth;
 }
 
 export interface HealthReport {
@@ -31,6 +43,8 @@ export interface HealthReport {
   broker: ProviderHealth;
   database: ProviderHealth;
   engines: ProviderHealth[];
+  /** The first-start download of the default speech models, when the gateway manages them. */
+  models?: ModelsHealth;
   devices: {
     connected: number;
     by_transport: Record<string, number>;
@@ -67,6 +81,7 @@ export function buildHealthReport(sources: HealthSources): HealthReport {
     broker,
     database,
     engines,
+    ...(sources.models ? { models: sources.models() } : {}),
     devices: {
       connected: devices.length,
       by_transport: byTransport,
@@ -80,10 +95,11 @@ export function buildHealthReport(sources: HealthSources): HealthReport {
   };
 }
 
-export function registerHealthRoute(http: HttpServer, sources: HealthSources): void {
-  http.route('GET', '/health', (_req, res) => {
+export function registerHealthRoute(http: HttpServer, sources: HealthSources, keys: ApiKeyVerifier): void {
+  http.route('GET', '/health', (req, res) => {
+    const details = healthDetailsAllowed(req, keys);
     const report = buildHealthReport(sources);
     // 200 while degraded: the gateway serves, and the body says what is missing. 503 when it cannot.
-    sendJson(res, report.status === 'down' ? 503 : 200, report);
+    sendJson(res, report.status === 'down' ? 503 : 200, details ? report : publicHealth(report));
   });
 }

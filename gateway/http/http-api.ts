@@ -53,7 +53,7 @@ export function registerHttpApi(http: HttpServer, deps: HttpApiDeps): HttpApi {
   const gate = new SpeechJobGate(config.maxConcurrentSpeechJobs);
   const transcribe = createUploadTranscriber({ stt: deps.stt, config, metrics, gate, converter });
 
-  registerHealthRoute(http, deps.health);
+  registerHealthRoute(http, deps.health, store.apiKeys);
   registerMetricsRoute(http, { metrics, access: config.metricsAccess, keys: store.apiKeys });
   registerVoiceRoutes(http, { tts: deps.tts, guard, gate, transcribe, config, logger });
   registerOpenAiRoutes(http, { tts: deps.tts, guard, gate, transcribe, config, logger });

@@ -20,6 +20,14 @@ export const MAX_CONCURRENT_SPEECH_JOBS = 4;
 export const AUDIO_DECODE_TIMEOUT_MS = 30_000;
 /** A request body that does not arrive within this is abandoned (slow-loris uploads). */
 export const BODY_TIMEOUT_MS = 60_000;
+/** A client that has not sent its request headers within this is cut off (slow-loris headers). */
+export const HEADERS_TIMEOUT_MS = 30_000;
+/**
+ * The whole request (headers and body) must arrive within this, whatever route it is for: the
+ * headers' and the body's limits with room to spare. Responses (streamed speech) and WebSocket
+ * connections are not bounded by it.
+ */
+export const REQUEST_TIMEOUT_MS = 120_000;
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -32,6 +40,8 @@ export const HttpSchema = z.object({
   maxConcurrentSpeechJobs: positiveInt.default(MAX_CONCURRENT_SPEECH_JOBS),
   audioDecodeTimeoutMs: positiveInt.default(AUDIO_DECODE_TIMEOUT_MS),
   bodyTimeoutMs: positiveInt.default(BODY_TIMEOUT_MS),
+  headersTimeoutMs: positiveInt.default(HEADERS_TIMEOUT_MS),
+  requestTimeoutMs: positiveInt.default(REQUEST_TIMEOUT_MS),
   /**
    * Who may read /metrics: `loopback` (default: a Prometheus on this machine), `apikey`
    * (loopback, or anyone with an API key) or `open` (anyone who can reach the port).
@@ -47,4 +57,5 @@ export const HTTP_ENV_VARS: Record<string, string> = {
   VOXGATE_HTTP_RATE_LIMIT_PER_MINUTE: 'http.rateLimitPerMinute',
   VOXGATE_HTTP_MAX_SPEECH_JOBS: 'http.maxConcurrentSpeechJobs',
   VOXGATE_METRICS_ACCESS: 'http.metricsAccess',
+  VOXGATE_HTTP_REQUEST_TIMEOUT_MS: 'http.requestTimeoutMs',
 };

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.ts';
 import { LogOnce } from '../session/log-once.ts';
+import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './http-config.ts';
 import { errorBody, HttpError } from './http-errors.ts';
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void | Promise<void>;
@@ -42,7 +43,14 @@ export function sendError(res: http.ServerResponse, error: HttpError): void {
   sendJson(res, error.status, errorBody(error.code, error.message), error.headers);
 }
 
-export function createHttpServer(logger: Logger): HttpServer {
+export interface HttpServerOptions {
+  /** The headers must arrive within this (default HEADERS_TIMEOUT_MS). */
+  headersTimeoutMs?: number;
+  /** The whole request must arrive within this (default REQUEST_TIMEOUT_MS); never 0: a slow client would hold its socket forever. */
+  requestTimeoutMs?: number;
+}
+
+export function createHttpServer(logger: Logger, options: HttpServerOptions = {}): HttpServer {
   const log = logger.child({ component: 'http' });
   const routes = new Map<string, Map<string, RouteHandler>>();
   const observers: HttpObserver[] = [];
@@ -73,7 +81,11 @@ export function createHttpServer(logger: Logger): HttpServer {
     throw new HttpError('not_found', `no route ${method} ${url.pathname}`);
   }
 
-  const server = http.createServer((req, res) => {
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout);
+  // Node checks both limits on this interval (default 30 s): a quarter of the shorter one keeps them close to exact.
+  const connectionsCheckingInterval = Math.max(50, Math.min(30_000, Math.floor(headersTimeout / 4)));
+  const server = http.createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval }, (req, res) => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -104,9 +116,6 @@ export function createHttpServer(logger: Logger): HttpServer {
         }
       });
   });
-  // Uploads are bounded by the body limits; this only stops sockets that never finish their headers.
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0;
 
   return {
     server,

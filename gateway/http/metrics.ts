@@ -33,6 +33,8 @@ export interface GatewayMetrics {
   instrumentOpener(opener: SessionOpener): SessionOpener;
   /** Where connected devices are read from at scrape time. */
   trackConnectedDevices(source: () => ReadonlyArray<{ transport: TransportName }>): void;
+  /** Where the count of log lines dropped by a stalled log destination is read from at scrape time. */
+  trackDroppedLogLines(source: () => number): void;
   observeSttRealTimeFactor(source: RtfSource, rtf: number): void;
   /** The text exposition and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
@@ -42,6 +44,8 @@ export function createGatewayMetrics(): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let connected: () => ReadonlyArray<{ transport: TransportName }> = () => [];
+  let droppedLogLines: () => number = () => 0;
+  let droppedLogLinesSeen = 0;
 
   new Gauge({
     name: 'voxgate_connected_devices',
@@ -52,6 +56,16 @@ export function createGatewayMetrics(): GatewayMetrics {
       const counts = new Map<string, number>(TRANSPORTS.map((t) => [t, 0]));
       for (const device of connected()) counts.set(device.transport, (counts.get(device.transport) ?? 0) + 1);
       for (const [transport, n] of counts) this.set({ transport }, n);
+    },
+  });
+  new Counter({
+    name: 'voxgate_log_lines_dropped_total',
+    help: 'Log lines dropped because the log destination (stdout) was not reading or was gone.',
+    registers: [registry],
+    collect() {
+      const now = droppedLogLines();
+      if (now > droppedLogLinesSeen) this.inc(now - droppedLogLinesSeen);
+      droppedLogLinesSeen = now;
     },
   });
   const turns = new Counter({
@@ -138,6 +152,9 @@ export function createGatewayMetrics(): GatewayMetrics {
     get transport() {
       return link.transport;
     },
+    get capabilities() {
+      return link.capabilities;
+    },
     send(message) {
       if (message.type === 'error') errors.inc({ source: 'device', code: message.code });
       link.send(message);
@@ -156,6 +173,9 @@ export function createGatewayMetrics(): GatewayMetrics {
     instrumentOpener: (opener) => (link) => opener(countingLink(link)),
     trackConnectedDevices(source) {
       connected = source;
+    },
+    trackDroppedLogLines(source) {
+      droppedLogLines = source;
     },
     observeSttRealTimeFactor(source, value) {
       if (Number.isFinite(value) && value >= 0) rtf.observe({ source }, value);

@@ -1,5 +1,5 @@
 /**
- * Where a device's control message goes once parsed (PROTOCOL.md §3): the checks every
+ * Where a device's control message goes once parsed (docs/protocol.md §3): the checks every
  * message passes (known type, valid, hello first, this session's id) and the session
  * action each type calls. Bad input is answered with its protocol error and logged once
  * per kind; unknown types are ignored (newer firmware may send them).

@@ -1,5 +1,5 @@
 /**
- * One device's session (PROTOCOL.md §3–4): hello first, then turns one at a time. The
+ * One device's session (docs/protocol.md §3–4): hello first, then turns one at a time. The
  * state machine is idle → listening → thinking → speaking → idle; a `listen start` or
  * `listen detect` while a turn is thinking or speaking is a barge-in (the old turn is
  * aborted first). Bad input gets its protocol error, is logged once, and never throws
@@ -8,6 +8,10 @@
  * Where each control message goes is control-dispatch.ts; turn ids are turn-numbering.ts.
  * When the device did not number a turn, MQTT frames are taken for the listening turn
  * whatever turn their header names (the device may not know the number).
+ *
+ * Realtime listening (`listen start` mode `realtime`, with a VAD): the microphone stays open;
+ * audio no turn takes goes to a SpeechWatcher, and speech starts the next turn, barging in on
+ * a reply under way. It lasts until `listen stop` or a `listen start` of another mode.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -35,6 +39,7 @@ import type { DeviceLink, DeviceSessionPort, InboundAudio, TransportName } from 
 import { LogOnce } from './log-once.ts';
 import type { PreemptionSettings } from './preemption-config.ts';
 import type { PacerClock } from './reply-pacer.ts';
+import { SpeechWatcher } from './speech-watcher.ts';
 import { Turn, type TurnAbortReason, type TurnDeps, type TurnPhase } from './turn.ts';
 import { TurnNumbering } from './turn-numbering.ts';
 
@@ -70,7 +75,8 @@ export class DeviceSession implements DeviceSessionPort {
   readonly openedAt = Date.now();
   private readonly log: Logger;
   private readonly once = new LogOnce();
-  private readonly audioOnce = new LogOnce();
+  /** Keys of the current turn (its audio, its repeated start, a stray stop): reset when a turn starts. */
+  private readonly turnOnce = new LogOnce();
   private ready: Ready | undefined;
   private turn: Turn | undefined;
   private readonly turns = new Set<Promise<void>>();
@@ -78,6 +84,8 @@ export class DeviceSession implements DeviceSessionPort {
   private readonly numbering = new TurnNumbering();
   private closed = false;
   private helloTimer: NodeJS.Timeout | undefined;
+  /** Present while listening in realtime mode. */
+  private watcher: SpeechWatcher | undefined;
 
   constructor(
     private readonly link: DeviceLink,
@@ -118,7 +126,7 @@ export class DeviceSession implements DeviceSessionPort {
     try {
       this.handleAudio(audio);
     } catch (err) {
-      if (this.audioOnce.first('internal')) this.log.error({ err }, 'handling audio failed');
+      if (this.turnOnce.first('internal')) this.log.error({ err }, 'handling audio failed');
     }
   }
 
@@ -170,6 +178,7 @@ export class DeviceSession implements DeviceSessionPort {
   private teardown(abortReason: TurnAbortReason, reason: string): void {
     this.closed = true;
     clearTimeout(this.helloTimer);
+    this.stopRealtime();
     this.turn?.abort(abortReason);
     this.turn = undefined;
     if (this.ready) this.deps.events.deviceDisconnected({ deviceId: this.deviceId, reason });
@@ -240,13 +249,17 @@ export class DeviceSession implements DeviceSessionPort {
   private listenStart(message: ListenStart): void {
     if (message.turn !== undefined && this.numbering.isRepeat(message.turn)) {
       // A device numbers each turn anew: this is a repeated start (QoS 1 redelivery), not a new turn.
-      if (this.once.first(`repeated-start:${message.turn}`)) this.log.info({ turn: message.turn }, 'repeated listen start ignored');
+      if (this.turnOnce.first(`repeated-start:${message.turn}`)) this.log.info({ turn: message.turn }, 'repeated listen start ignored');
       return;
     }
+    if (message.mode === 'realtime' && this.startRealtime()) return;
+    this.stopRealtime();
+    this.startAudioTurn(message.turn, message.mode !== 'manual');
+  }
+
+  private startAudioTurn(deviceTurn: number | undefined, auto: boolean): Turn {
     const ready = this.ready!;
-    // `realtime` is reserved (PROTOCOL §3.1): until it exists it listens like `auto`.
-    const auto = message.mode !== 'manual';
-    this.startTurn(this.numbering.next(message.turn), message.turn !== undefined, (options) =>
+    return this.startTurn(this.numbering.next(deviceTurn), deviceTurn !== undefined, (options) =>
       Turn.audio({
         ...options,
         micFormat: ready.micFormat,
@@ -257,10 +270,41 @@ export class DeviceSession implements DeviceSessionPort {
     );
   }
 
+  /** Enters realtime listening (see the top of this file); false without a VAD: the device then listens as in `auto`. */
+  private startRealtime(): boolean {
+    const factory = this.deps.turnEnd;
+    if (!factory?.createSpeechStart) return false;
+    const current = this.turn;
+    // A listen start interrupts what is under way (docs/protocol.md §3.1), except an utterance realtime listening is already hearing.
+    if (current && (current.phase !== 'listening' || !this.watcher)) current.abort(current.phase === 'listening' ? 'restarted' : 'barge_in');
+    if (this.watcher) return true;
+    const ready = this.ready!;
+    this.watcher = new SpeechWatcher({
+      micFormat: ready.micFormat,
+      micFrameMs: ready.micFrameMs,
+      detector: factory.createSpeechStart(),
+      limits: this.deps.limits,
+      logger: this.log,
+      onSpeech: (preroll) => {
+        // Speech while the gateway thinks or speaks is a barge-in: startTurn aborts that turn.
+        const turn = this.startAudioTurn(undefined, true);
+        for (const audio of preroll) turn.receiveAudio({ packet: audio.packet });
+      },
+    });
+    this.log.info('realtime listening');
+    return true;
+  }
+
+  private stopRealtime(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
   private listenStop(turnId: number | undefined, frames: number | undefined): void {
+    this.stopRealtime();
     const turn = this.turn;
     if (!turn || turn.phase !== 'listening' || (turnId !== undefined && turnId !== turn.id)) {
-      if (this.once.first(`stop:${turnId}`)) this.log.info({ turn: turnId }, 'listen stop for no listening turn; ignored');
+      if (this.turnOnce.first(`stop:${turnId}`)) this.log.info({ turn: turnId }, 'listen stop for no listening turn; ignored');
       return;
     }
     turn.stop(frames);
@@ -270,7 +314,7 @@ export class DeviceSession implements DeviceSessionPort {
   private startTurn(turnId: number, deviceNumbered: boolean, make: (options: Parameters<typeof Turn.text>[0]) => Turn): Turn {
     const previous = this.turn;
     if (previous) previous.abort(previous.phase === 'listening' ? 'restarted' : 'barge_in');
-    this.audioOnce.reset();
+    this.turnOnce.reset();
     const deps: TurnDeps = {
       stt: this.deps.stt,
       tts: this.deps.tts,
@@ -320,14 +364,15 @@ export class DeviceSession implements DeviceSessionPort {
 
   private handleAudio(audio: InboundAudio): void {
     const turn = this.turn;
+    if (this.ready && this.watcher && (!turn || !turn.acceptsAudio)) return this.watcher.receive(audio);
     if (!this.ready || !turn || !turn.acceptsAudio) {
-      if (this.audioOnce.first('no-turn')) {
+      if (this.turnOnce.first('no-turn')) {
         this.log.info({ turn: audio.turn, state: this.state }, 'audio with no listening turn dropped (logged once)');
       }
       return;
     }
     if (audio.turn !== undefined && turn.deviceNumbered && audio.turn !== turn.id) {
-      if (this.audioOnce.first(`other-turn:${audio.turn}`)) {
+      if (this.turnOnce.first(`other-turn:${audio.turn}`)) {
         this.log.info({ frameTurn: audio.turn, listening: turn.id }, 'audio of another turn dropped (logged once)');
       }
       return;

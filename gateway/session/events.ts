@@ -16,7 +16,7 @@ import type { TransportName } from './link.ts';
  */
 export type SpeculationDiscardReason = 'changed' | 'empty' | 'failed' | 'stt_failed' | 'aborted';
 
-/** PROTOCOL.md §4: what a connected device is doing. */
+/** docs/protocol.md §4.1: what a connected device is doing. */
 export type DeviceState = 'idle' | 'listening' | 'thinking' | 'speaking';
 /** A session before its `hello` is not yet in any device state. */
 export type SessionState = 'awaiting_hello' | DeviceState;

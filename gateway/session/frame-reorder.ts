@@ -1,5 +1,5 @@
 /**
- * Puts one turn's MQTT microphone frames back in order (PROTOCOL.md §1.3). Frames are
+ * Puts one turn's MQTT microphone frames back in order (docs/protocol.md §1.3). Frames are
  * numbered from 0 with a 16-bit `seq` that wraps; they are delivered in sequence as soon
  * as possible. Duplicates and frames older than what was already delivered are dropped.
  * A missing frame (QoS 0 may lose one) holds the frames behind it back only until

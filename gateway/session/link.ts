@@ -3,6 +3,7 @@
  * these calls and back; the session never knows which transport is behind a link.
  */
 import type { DeviceMessage, GatewayMessage, ParseResult } from '../../protocol/index.ts';
+import type { ToolSource } from '../brain/types.ts';
 
 export type TransportName = 'websocket' | 'mqtt';
 
@@ -16,6 +17,18 @@ export interface DeviceLink {
   sendAudio(packet: Uint8Array, turn: number, seq: number): void;
   /** Ends the connection (or, on MQTT, the gateway's side of it). */
   close(reason: string): void;
+  /** What this device does beyond the base protocol (stock xiaozhi firmware, gateway/xiaozhi/). */
+  readonly capabilities?: LinkCapabilities;
+}
+
+/** Optional abilities of a device; a link without them gets the plain protocol. */
+export interface LinkCapabilities {
+  /** Send `llm {emotion}` before each reply's first sentence (a face on the device's screen). */
+  emotion?: boolean;
+  /** The device's own tools, offered to the model beside the gateway's at each turn (they may change during the session). */
+  tools?: ToolSource;
+  /** The device's playback queue is bounded: reply audio never runs further ahead than this (ms). */
+  maxLeadMs?: number;
 }
 
 /** One microphone packet; `turn` and `seq` are present when the transport carries them (MQTT). */

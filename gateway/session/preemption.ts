@@ -9,7 +9,7 @@
  * punctuation, whitespace), else discarded and the turn asks again. At most one is in
  * flight, and at most MAX_SPECULATIONS_PER_TURN start in a turn (each costs an LLM call).
  */
-import type { Responder } from '../brain/types.ts';
+import type { Responder, ToolSource } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
 import type { PauseDetector, SilenceSignal, TtsProvider, TurnEndDetector } from '../speech/types.ts';
 import { EnergyPauseDetector } from '../speech/vad/pause-detector.ts';
@@ -34,6 +34,8 @@ export interface PreemptionOptions {
   deviceId: string;
   turn: number;
   responder: Responder;
+  /** The device's own tools (each speculation offers them, as the turn's reply would). */
+  tools?: ToolSource;
   tts: TtsProvider;
   /** The turn's signal. */
   signal: AbortSignal;
@@ -151,6 +153,7 @@ export class Preemption {
       deviceId: this.o.deviceId,
       text,
       responder: this.o.responder,
+      tools: this.o.tools,
       tts: this.o.tts,
       signal: this.o.signal,
       now: this.o.now,

@@ -1,5 +1,5 @@
 /**
- * Sends reply audio no more than `leadMs` ahead of real time (PROTOCOL.md §2), so a device
+ * Sends reply audio no more than `leadMs` ahead of real time (docs/protocol.md §2), so a device
  * needs only a small playback buffer and a barge-in has little audio to throw away.
  *
  * The pacer models the device's playback: it starts playing the first packet on arrival

@@ -56,6 +56,8 @@ export interface SessionHub {
   announce(deviceId: string, text: string): Promise<AnnounceResult>;
   /** Stops what the device is being told (reply or announcement); false when nothing was. */
   interrupt(deviceId: string): boolean;
+  /** Ends the device's session and its connection (removed, or its token rotated); false when it had none. */
+  closeDevice(deviceId: string, reason: string): boolean;
   /** Closes every session (gateway shutdown); resolves when their turns are recorded. */
   closeAll(reason?: string): Promise<void>;
 }
@@ -114,6 +116,13 @@ export function createSessionHub(deps: SessionHubDeps): SessionHub {
     },
     interrupt(deviceId) {
       return sessions.get(deviceId)?.interrupt() ?? false;
+    },
+    closeDevice(deviceId, reason) {
+      const session = sessions.get(deviceId);
+      if (!session) return false;
+      log.info({ device: deviceId, reason }, 'closing the device session');
+      session.close(reason, 'shutdown');
+      return true;
     },
     connectedDevices() {
       return [...sessions.values()].map((s) => ({ deviceId: s.deviceId, transport: s.transport, state: s.state, since: s.openedAt }));

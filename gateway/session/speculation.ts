@@ -7,7 +7,7 @@
  * and goes on with the same, still running, answer, and a TtsProvider that serves the first
  * sentence's audio already made; discarded, everything it started is aborted.
  */
-import type { ReplyRequest, Responder } from '../brain/types.ts';
+import type { ReplyRequest, Responder, ToolSource } from '../brain/types.ts';
 import { ProviderError } from '../providers.ts';
 import type { SynthesizedAudio, TtsProvider } from '../speech/types.ts';
 
@@ -16,6 +16,8 @@ export interface SpeculationOptions {
   /** The partial transcript the reply is to. */
   text: string;
   responder: Responder;
+  /** The device's own tools, as the turn's reply would offer them (the model's answer depends on them). */
+  tools?: ToolSource;
   tts: TtsProvider;
   /** The turn's signal: its abort ends the speculation too. */
   signal: AbortSignal;
@@ -97,6 +99,7 @@ export class Speculation {
         deviceId: o.deviceId,
         text: o.text,
         signal: this.signal,
+        ...(o.tools ? { tools: o.tools } : {}),
         onFirstToken: () => {
           if (this.firstToken !== undefined) return;
           this.firstToken = o.now();

@@ -1,5 +1,5 @@
 /**
- * Audio rate limiting (PROTOCOL.md §4): a device may send audio at most `rate` × real time.
+ * Audio rate limiting (docs/protocol.md §4): a device may send audio at most `rate` × real time.
  * Tokens are milliseconds of audio; the bucket holds `burstMs` and refills at `rate` per
  * millisecond of wall time, so short bursts (network jitter, MQTT batching) pass.
  */

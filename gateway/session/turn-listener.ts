@@ -14,7 +14,7 @@ import type { InboundAudio } from './link.ts';
 import { LogOnce } from './log-once.ts';
 import { AudioTokenBucket } from './token-bucket.ts';
 
-/** PROTOCOL §3.2: partial transcripts at most every 200 ms. */
+/** docs/protocol.md §3.2: partial transcripts at most every 200 ms. */
 export const PARTIAL_MIN_INTERVAL_MS = 200;
 
 /**
@@ -191,7 +191,7 @@ export class TurnListener {
     }
   }
 
-  /** PROTOCOL §4: the turn is ended by the gateway, then handled as if `stop` came. */
+  /** docs/protocol.md §4: the turn is ended by the gateway, then handled as if `stop` came. */
   private tooLong(): void {
     if (this.released) return;
     this.report('turn_too_long', `the turn exceeded ${this.options.limits.maxTurnMs} ms of audio and was ended`);

@@ -2,13 +2,13 @@
  * The speaking half of a turn: final text → responder sentences → TTS → reply encoder →
  * pacer → device. The first audio does not wait for the whole answer: each sentence is
  * synthesized as soon as it is complete, one sentence ahead of the one being played.
- * Failures still give the device a complete reply (PROTOCOL.md §3.2): a responder failure
+ * Failures still give the device a complete reply (docs/protocol.md §3.2): a responder failure
  * is announced, apologised for (when TTS works) and ends with `tts stop` reason `error`;
  * a TTS failure ends with `tts stop` reason `error`.
  */
 import { ProtocolError, type ErrorCode } from '../../protocol/index.ts';
 import type { ReplyEncoder } from '../audio/reply-encoder.ts';
-import type { Responder } from '../brain/types.ts';
+import type { Responder, ToolSource } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
 import { ProviderError } from '../providers.ts';
 import type { TtsProvider } from '../speech/types.ts';
@@ -40,6 +40,8 @@ export interface ReplyOptions {
   text: string;
   language?: string;
   responder: Responder;
+  /** The device's own tools for this reply (LinkCapabilities.tools). */
+  tools?: ToolSource;
   tts: TtsProvider;
   encoder: ReplyEncoder;
   leadMs: number;
@@ -114,6 +116,7 @@ export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
         text: o.text,
         language: o.language,
         signal: workSignal,
+        ...(o.tools ? { tools: o.tools } : {}),
         onFirstToken: () => {
           o.marks.firstToken ??= o.now();
         },

@@ -15,6 +15,7 @@
  */
 import type { AudioFormat, ErrorCode, GatewayAudioParams, GatewayMessage } from '../../protocol/index.ts';
 import { createReplyEncoder } from '../audio/reply-encoder.ts';
+import { emotionOf } from '../brain/emotion.ts';
 import type { Responder } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetector } from '../speech/types.ts';
@@ -101,6 +102,7 @@ export class Turn {
   private finalSent = false;
   private ttsStarted = false;
   private ttsStopped = false;
+  private emotionSent = false;
   private resolveDone!: () => void;
   /** Resolves once the turn has ended and been recorded. */
   readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
@@ -248,9 +250,10 @@ export class Turn {
       deviceId: this.o.deviceId,
       text,
       responder: committed?.responder ?? responder,
+      tools: this.o.link.capabilities?.tools,
       tts: committed?.tts ?? this.o.deps.tts,
       encoder: createReplyEncoder(this.o.replyParams),
-      leadMs: this.o.deps.limits.leadMs,
+      leadMs: Math.min(this.o.deps.limits.leadMs, this.o.link.capabilities?.maxLeadMs ?? Infinity),
       signal: this.controller.signal,
       out: this.replyOutput(),
       marks: this.marks,
@@ -281,7 +284,13 @@ export class Turn {
         this.send({ type: 'tts', session_id: this.o.sessionId, state: 'start', turn: this.id });
         this.setPhase('speaking');
       },
-      sentenceStart: (text) => this.send({ type: 'tts', session_id: this.o.sessionId, state: 'sentence_start', text, turn: this.id }),
+      sentenceStart: (text) => {
+        if (this.o.link.capabilities?.emotion && !this.emotionSent) {
+          this.emotionSent = true;
+          this.send({ type: 'llm', session_id: this.o.sessionId, emotion: emotionOf(text) });
+        }
+        this.send({ type: 'tts', session_id: this.o.sessionId, state: 'sentence_start', text, turn: this.id });
+      },
       audio: (packet) => this.sendAudio(packet),
       ttsStop: (reason) => this.sendTtsStop(reason),
       error: (code, message) => this.sendError(code, message),
@@ -338,6 +347,7 @@ export class Turn {
       deviceId: a.deviceId,
       turn: a.turnId,
       responder: deps.responder,
+      tools: a.link.capabilities?.tools,
       tts: deps.tts,
       signal: this.controller.signal,
       turnEnd: a.turnEnd,

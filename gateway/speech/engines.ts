@@ -40,6 +40,11 @@ export interface SpeechEngines {
   turnEnd?: TurnEndDetectorFactory;
   /** The STT and TTS compositions, then each provider, then the VAD. */
   health(): ProviderHealth[];
+  /**
+   * A model of this kind was installed while running (first-start download): sherpa providers
+   * of that kind that are not serving load it now. The VAD is only picked up at the next start.
+   */
+  adopt(kind: 'stt' | 'tts' | 'vad'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -150,6 +155,17 @@ export async function createSpeechEngines(config: SpeechEngineConfig, logger: Lo
     tts,
     turnEnd,
     health,
+    async adopt(kind) {
+      const providers = kind === 'stt' ? stt.providers : kind === 'tts' ? tts.providers : [];
+      for (const provider of providers) {
+        if (!(provider instanceof SherpaSttProvider || provider instanceof SherpaTtsProvider) || provider.health().ready) continue;
+        await provider.start();
+        const now = provider.health();
+        if (now.ready) log.info({ engine: `${kind}:${provider.name}`, detail: now.detail }, 'speech engine ready');
+        else log.warn({ engine: `${kind}:${provider.name}`, detail: now.detail }, 'downloaded model did not start');
+      }
+      if (kind === 'vad') log.info('Silero VAD installed: it is used from the next start');
+    },
     async close() {
       await Promise.all([stt.close(), tts.close()]);
     },

@@ -109,7 +109,17 @@ export const WhisperSchema = z.object({
   maxRetries: z.coerce.number().int().min(0).max(5).default(2),
 });
 
+/** `off`/`false`/`0`/`no` switch it off; anything else is on. */
+const onOff = z.preprocess((v) => (typeof v === 'string' ? !/^(off|false|0|no)$/i.test(v.trim()) : v), z.boolean());
+
 export const SpeechSchema = z.object({
+  /**
+   * At start, download the configured catalogue models that are missing (in the background:
+   * `ready` does not wait). Off: `voxgate models pull <name>` by hand.
+   */
+  autoPull: onOff.default(true),
+  /** Replaces https://github.com/k2-fsa/sherpa-onnx/releases/download in model URLs (a mirror). */
+  modelsBaseUrl: z.string().url().optional(),
   /** STT providers in fallback order (VOXGATE_STT=sherpa|groq|sherpa,groq). */
   stt: list(STT_PROVIDER_NAMES).default(['sherpa', 'groq']),
   /** TTS providers in fallback order; espeak-ng needs no download, so a fresh install can speak. */
@@ -131,6 +141,8 @@ export const SPEECH_ENV_VARS: Record<string, string> = {
   VOXGATE_STT: 'speech.stt',
   VOXGATE_TTS: 'speech.tts',
   VOXGATE_MODELS_DIR: 'speech.modelsDir',
+  VOXGATE_AUTO_PULL: 'speech.autoPull',
+  VOXGATE_MODELS_BASE_URL: 'speech.modelsBaseUrl',
   VOXGATE_STT_MODEL: 'speech.sherpaStt.model',
   VOXGATE_STT_MODEL_TYPE: 'speech.sherpaStt.modelType',
   VOXGATE_STT_THREADS: 'speech.sherpaStt.numThreads',

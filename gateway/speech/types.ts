@@ -56,8 +56,20 @@ export interface TurnEndDetector {
   silentNow?(): boolean;
 }
 
+/** Tells when someone starts speaking: realtime listening starts turns (and barges in) with it. */
+export interface SpeechStartDetector {
+  /** Feeds 16 kHz mono float32 samples; true once speech is heard. */
+  accept(samples: Float32Array): boolean;
+  /** Forgets what it heard: the next `accept` starts from silence. */
+  reset(): void;
+  /** Returns its resources (a pooled VAD); it accepts nothing afterwards. */
+  release(): void;
+}
+
 export interface TurnEndDetectorFactory {
   create(): TurnEndDetector;
+  /** The same VAD watching for the start of speech; absent: realtime listening falls back to `auto`. */
+  createSpeechStart?(): SpeechStartDetector;
 }
 
 // ---- pauses (preemptive generation) ------------------------------------------

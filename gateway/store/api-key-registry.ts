@@ -8,6 +8,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SqliteDatabase } from './database.ts';
 import { hashToken, newToken, SALT_BYTES } from './device-registry.ts';
 import { StoreError } from './errors.ts';
+import { createStoreChanges, type StoreChanges } from './store-changes.ts';
 
 export const API_KEY_PREFIX = 'vxg_';
 /** 6 random bytes as hex: short enough to type in `voxgate apikey revoke`, unique in practice. */
@@ -65,6 +66,8 @@ export class ApiKeyRegistry {
   constructor(
     private readonly db: SqliteDatabase,
     private readonly now: () => number = Date.now,
+    /** Told after every write here. */
+    private readonly changes: StoreChanges = createStoreChanges(db),
   ) {
     this.statements = {
       insert: db.prepare('INSERT INTO api_keys (id, name, key_salt, key_hash, created_at) VALUES (@id, @name, @salt, @hash, @createdAt)'),
@@ -91,6 +94,7 @@ export class ApiKeyRegistry {
       }
       throw err;
     }
+    this.changes.check();
     return { record: this.get(id)!, key };
   }
 
@@ -110,6 +114,7 @@ export class ApiKeyRegistry {
     if (!row) throw new StoreError('unknown_api_key', `no API key with id or name ${JSON.stringify(idOrName)}`);
     if (row.revoked_at !== null) throw new StoreError('unknown_api_key', `API key ${row.id} is already revoked`);
     this.statements.revoke.run(this.now(), row.id);
+    this.changes.check();
     return this.get(row.id)!;
   }
 

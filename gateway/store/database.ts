@@ -93,6 +93,43 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'stock xiaozhi firmware: device MAC and client id, pairing codes',
+    up(db) {
+      // A xiaozhi device is known by its MAC (its `Device-Id` header) and bound to the
+      // `Client-Id` it presented when it was paired (see gateway/xiaozhi/ota-route.ts).
+      // Pairing codes live here, not in the gateway's memory: `voxgate device claim` runs in
+      // another process. Claimed codes are kept until they expire, so a reused code is told apart.
+      db.exec(`
+        ALTER TABLE devices ADD COLUMN mac TEXT CHECK (mac IS NULL OR length(mac) = 17);
+        ALTER TABLE devices ADD COLUMN client_id TEXT;
+        CREATE UNIQUE INDEX devices_by_mac ON devices (mac) WHERE mac IS NOT NULL;
+
+        CREATE TABLE pairing_codes (
+          code TEXT PRIMARY KEY NOT NULL,
+          mac TEXT NOT NULL,
+          client_id TEXT,
+          label TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          expires_at INTEGER NOT NULL,
+          claimed_at INTEGER,
+          device_id TEXT REFERENCES devices(id) ON DELETE SET NULL
+        ) STRICT;
+        CREATE INDEX pairing_codes_by_mac ON pairing_codes (mac, created_at);
+
+        CREATE TABLE pairing_claim_failures (at INTEGER NOT NULL) STRICT;
+      `);
+    },
+  },
+  {
+    version: 5,
+    description: "devices' tokens hashed for an external Mosquitto's password file",
+    up(db) {
+      // NULL for devices registered before: their next token gets one (`voxgate device rotate-token`).
+      db.exec('ALTER TABLE devices ADD COLUMN broker_hash TEXT');
+    },
+  },
 ];
 
 export function schemaVersion(db: SqliteDatabase): number {

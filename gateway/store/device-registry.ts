@@ -1,11 +1,15 @@
 /**
  * Registered devices and their credentials. A token is shown once, when it is issued;
- * the table keeps only a per-device random salt and SHA-256(salt ‖ token).
+ * the table keeps only a per-device random salt and SHA-256(salt ‖ token), and the token in
+ * Mosquitto's password-file form for an external broker (broker-password.ts).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isValidDeviceId } from '../../protocol/index.ts';
+import { mosquittoPasswordHash } from './broker-password.ts';
 import type { SqliteDatabase } from './database.ts';
 import { StoreError } from './errors.ts';
+import { normalizeMac } from './mac.ts';
+import { createStoreChanges, type StoreChanges } from './store-changes.ts';
 import type { DeviceRecord } from './types.ts';
 
 /** 256 bits: unguessable, so a single fast hash protects it (see hashToken). */
@@ -23,6 +27,7 @@ interface DeviceRow {
   last_seen_at: number | null;
   settings: string;
   conversation_started_at: number;
+  mac: string | null;
 }
 
 interface CredentialRow {
@@ -59,6 +64,8 @@ function toRecord(row: DeviceRow): DeviceRecord {
     lastSeenAt: row.last_seen_at,
     settings: JSON.parse(row.settings) as Record<string, unknown>,
     conversationStartedAt: row.conversation_started_at,
+    // Only devices that have one (stock xiaozhi firmware) carry the key.
+    ...(row.mac !== null ? { mac: row.mac } : {}),
   };
 }
 
@@ -79,35 +86,51 @@ function checkName(name: string): string {
   return trimmed;
 }
 
+function checkMac(mac: string): string {
+  const normalized = normalizeMac(mac);
+  if (normalized === null) throw new StoreError('invalid_mac', `invalid MAC address ${JSON.stringify(mac)}: use six hex bytes, e.g. aa:bb:cc:dd:ee:ff`);
+  return normalized;
+}
+
 function unknown(id: string): StoreError {
   return new StoreError('unknown_device', `no device with id ${JSON.stringify(id)}`);
 }
 
-const DEVICE_COLUMNS = 'id, name, created_at, last_seen_at, settings, conversation_started_at';
+const DEVICE_COLUMNS = 'id, name, created_at, last_seen_at, settings, conversation_started_at, mac';
 
-/** A device registered or removed through this registry (in this process). */
+/** A device registered or removed, by this process or another (see StoreChanges). */
 export interface DeviceChange {
   type: 'added' | 'removed';
   id: string;
 }
 
+/** A device's credential for an external Mosquitto (null: registered before voxgate kept one). */
+export interface DeviceBrokerHash {
+  id: string;
+  brokerHash: string | null;
+}
+
 export class DeviceRegistry {
   private readonly statements;
-  private readonly changeListeners = new Set<(change: DeviceChange) => void>();
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly now: () => number = Date.now,
+    /** Told after every write here; openStore shares one signal among the registries. */
+    private readonly changes: StoreChanges = createStoreChanges(db),
   ) {
     // Prepared once: verify() and touch() run on every connect.
     this.statements = {
       insert: db.prepare(
-        'INSERT INTO devices (id, name, token_salt, token_hash, created_at) VALUES (@id, @name, @salt, @hash, @createdAt)',
+        'INSERT INTO devices (id, name, token_salt, token_hash, broker_hash, created_at, mac) VALUES (@id, @name, @salt, @hash, @brokerHash, @createdAt, @mac)',
       ),
+      exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM devices WHERE id = ?'),
+      brokerHashes: db.prepare<[], { id: string; broker_hash: string | null }>('SELECT id, broker_hash FROM devices ORDER BY id'),
       get: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ?`),
+      byMac: db.prepare<[string], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE mac = ?`),
       list: db.prepare<[], DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY id`),
       credentials: db.prepare<[string], CredentialRow>('SELECT token_salt, token_hash FROM devices WHERE id = ?'),
-      setCredentials: db.prepare('UPDATE devices SET token_salt = ?, token_hash = ? WHERE id = ?'),
+      setCredentials: db.prepare('UPDATE devices SET token_salt = ?, token_hash = ?, broker_hash = ? WHERE id = ?'),
       remove: db.prepare('DELETE FROM devices WHERE id = ?'),
       touch: db.prepare('UPDATE devices SET last_seen_at = ? WHERE id = ?'),
       setSettings: db.prepare('UPDATE devices SET settings = ? WHERE id = ?'),
@@ -115,21 +138,36 @@ export class DeviceRegistry {
     };
   }
 
-  /** Registers a device and issues its first token. */
-  add(id: string, name?: string): IssuedDevice {
+  /**
+   * Registers a device and issues its first token. `mac` (any common spelling) makes it a
+   * stock xiaozhi device, known by that MAC at /xiaozhi/ota/ (no pairing code needed).
+   */
+  add(id: string, name?: string, options: { mac?: string } = {}): IssuedDevice {
     checkId(id);
     const displayName = checkName(name ?? id);
+    const mac = options.mac === undefined ? null : checkMac(options.mac);
     const token = newToken();
     const salt = randomBytes(SALT_BYTES);
     try {
-      this.statements.insert.run({ id, name: displayName, salt, hash: hashToken(salt, token), createdAt: this.now() });
+      this.statements.insert.run({
+        id,
+        name: displayName,
+        salt,
+        hash: hashToken(salt, token),
+        brokerHash: mosquittoPasswordHash(token),
+        createdAt: this.now(),
+        mac,
+      });
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
         throw new StoreError('duplicate_device', `a device with id ${JSON.stringify(id)} already exists`);
       }
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && mac !== null) {
+        throw new StoreError('duplicate_mac', `a device with MAC ${mac} already exists`);
+      }
       throw err;
     }
-    this.changed({ type: 'added', id });
+    this.changes.check();
     return { device: this.get(id)!, token };
   }
 
@@ -150,41 +188,52 @@ export class DeviceRegistry {
     return row ? toRecord(row) : undefined;
   }
 
+  /** The device with this MAC (any common spelling); undefined for none or a malformed MAC. */
+  getByMac(mac: string): DeviceRecord | undefined {
+    const normalized = normalizeMac(mac);
+    const row = normalized === null ? undefined : this.statements.byMac.get(normalized);
+    return row ? toRecord(row) : undefined;
+  }
+
   list(): DeviceRecord[] {
     return this.statements.list.all().map(toRecord);
+  }
+
+  /** Whether `id` is registered (cheaper than get: no settings to parse). */
+  has(id: string): boolean {
+    return this.statements.exists.get(id) !== undefined;
+  }
+
+  /** Every device's token in Mosquitto's password-file form, by id. */
+  brokerHashes(): DeviceBrokerHash[] {
+    return this.statements.brokerHashes.all().map((row) => ({ id: row.id, brokerHash: row.broker_hash }));
   }
 
   /** Deletes the device and (by foreign-key cascade) all its turns. False when there was none. */
   remove(id: string): boolean {
     const removed = this.statements.remove.run(id).changes > 0;
-    if (removed) this.changed({ type: 'removed', id });
+    if (removed) this.changes.check();
     return removed;
   }
 
   /**
-   * Tells `listener` about devices added or removed through this registry (e.g. the HTTP API);
-   * another process (the `voxgate device` CLI) is not seen. A throwing listener is ignored.
+   * Tells `listener` about devices added or removed: through this registry at once, by another
+   * process (the `voxgate device` CLI) once the store's watch notices (StoreChanges.watch).
+   * A throwing listener is ignored.
    */
   onChange(listener: (change: DeviceChange) => void): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
-  }
-
-  private changed(change: DeviceChange): void {
-    for (const listener of [...this.changeListeners]) {
-      try {
-        listener(change);
-      } catch {
-        // A listener's bug must not fail the registration itself.
-      }
-    }
+    return this.changes.subscribe(({ devices }) => {
+      for (const id of devices.added) listener({ type: 'added', id });
+      for (const id of devices.removed) listener({ type: 'removed', id });
+    });
   }
 
   /** Issues a new token; the old one stops working at once. */
   rotateToken(id: string): string {
     const token = newToken();
     const salt = randomBytes(SALT_BYTES);
-    if (this.statements.setCredentials.run(salt, hashToken(salt, token), id).changes === 0) throw unknown(id);
+    if (this.statements.setCredentials.run(salt, hashToken(salt, token), mosquittoPasswordHash(token), id).changes === 0) throw unknown(id);
+    this.changes.check();
     return token;
   }
 

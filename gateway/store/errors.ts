@@ -9,7 +9,13 @@ export type StoreErrorCode =
   | 'unknown_api_key'
   | 'duplicate_api_key'
   | 'unknown_service'
-  | 'duplicate_service';
+  | 'duplicate_service'
+  | 'invalid_mac'
+  | 'duplicate_mac'
+  | 'unknown_code'
+  | 'expired_code'
+  | 'used_code'
+  | 'rate_limited';
 
 export class StoreError extends Error {
   override name = 'StoreError';

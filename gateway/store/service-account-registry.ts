@@ -9,6 +9,7 @@ import { isValidDeviceId } from '../../protocol/index.ts';
 import type { SqliteDatabase } from './database.ts';
 import { hashToken, newToken, SALT_BYTES } from './device-registry.ts';
 import { StoreError } from './errors.ts';
+import { createStoreChanges, type StoreChanges } from './store-changes.ts';
 
 /** Same limit as device tokens: anything far longer is not one of ours and is not hashed. */
 const MAX_TOKEN_LENGTH = 256;
@@ -55,6 +56,8 @@ export class ServiceAccountRegistry {
   constructor(
     db: SqliteDatabase,
     private readonly now: () => number = Date.now,
+    /** Told after every write here (so a removed account's connections can be closed). */
+    private readonly changes: StoreChanges = createStoreChanges(db),
   ) {
     this.statements = {
       insert: db.prepare('INSERT INTO service_accounts (name, token_salt, token_hash, created_at) VALUES (@name, @salt, @hash, @createdAt)'),
@@ -80,6 +83,7 @@ export class ServiceAccountRegistry {
       }
       throw err;
     }
+    this.changes.check();
     return { account: this.get(name)!, token };
   }
 
@@ -94,7 +98,9 @@ export class ServiceAccountRegistry {
 
   /** Deletes the account; it cannot log in any more. False when there was none. */
   remove(name: string): boolean {
-    return this.statements.remove.run(name).changes > 0;
+    const removed = this.statements.remove.run(name).changes > 0;
+    if (removed) this.changes.check();
+    return removed;
   }
 
   /** Issues a new token; the old one stops working at once. */
@@ -104,6 +110,7 @@ export class ServiceAccountRegistry {
     if (this.statements.setCredentials.run(salt, hashToken(salt, token), name).changes === 0) {
       throw new StoreError('unknown_service', `no service account named ${JSON.stringify(name)}`);
     }
+    this.changes.check();
     return token;
   }
 

@@ -74,6 +74,7 @@ export class TurnStore implements TurnRecorder {
       newest: db.prepare<[string, number], TurnRow>(
         `SELECT ${TURN_COLUMNS} FROM turns WHERE device_id = ? ORDER BY started_at DESC, id DESC LIMIT ?`,
       ),
+      prune: db.prepare<[number, number]>(`DELETE FROM turns WHERE id IN (SELECT id FROM turns WHERE started_at < ? LIMIT ?)`),
       conversation: db.prepare<{ deviceId: string; sinceMs: number; limit: number }, TurnRow>(
         `SELECT ${TURN_COLUMNS} FROM turns
          WHERE device_id = @deviceId
@@ -100,6 +101,11 @@ export class TurnStore implements TurnRecorder {
       errorCode: turn.errorCode ?? null,
     });
     return result.changes > 0;
+  }
+
+  /** Deletes at most `limit` turns that started before `cutoffMs` (retention); returns how many. */
+  pruneStartedBefore(cutoffMs: number, limit: number): number {
+    return this.statements.prune.run(cutoffMs, limit).changes;
   }
 
   /** The device's turns, newest first. */

@@ -8,6 +8,8 @@ export interface DeviceRecord {
   settings: Record<string, unknown>;
   /** Turns before this time are not part of the current conversation (protocol `reset`). */
   conversationStartedAt: number;
+  /** Stock xiaozhi firmware only: the MAC it is known by (lower case, colon-separated). */
+  mac?: string;
 }
 
 /** How a turn ended. */

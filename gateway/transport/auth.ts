@@ -1,5 +1,5 @@
 /**
- * How transports check a device's credentials (PROTOCOL.md §1.1, §1.2). The check itself
+ * How transports check a device's credentials (docs/protocol.md §1.1, §1.2). The check itself
  * belongs to the device registry; transports only extract the pair and ask.
  */
 import type { IncomingMessage } from 'node:http';
@@ -16,7 +16,7 @@ export interface DeviceCredentials {
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /**
- * PROTOCOL §1.1: headers `Authorization: Bearer <token>` + `Device-Id`, or (for browsers, which
+ * docs/protocol.md §1.1: headers `Authorization: Bearer <token>` + `Device-Id`, or (for browsers, which
  * cannot set headers on a WebSocket) query `device_id` + `token`. Headers win when both are present.
  */
 export function readWebSocketCredentials(req: IncomingMessage, url: URL): DeviceCredentials | null {

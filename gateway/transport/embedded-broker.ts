@@ -1,5 +1,5 @@
 /**
- * The embedded MQTT broker (aedes 1.x), the default MQTT mode (PROTOCOL.md §1.2). It owns
+ * The embedded MQTT broker (aedes 1.x), the default MQTT mode (docs/protocol.md §1.2). It owns
  * device authentication (username = device id, password = token) and the topic ACL, and serves
  * the gateway's own publishes and subscriptions in-process (no TCP client for the gateway).
  */
@@ -8,6 +8,7 @@ import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } f
 import { createTopics } from '../../protocol/index.ts';
 import type { Logger } from '../logger.ts';
 import { checkDeviceCredentials, type AuthenticateDevice } from './auth.ts';
+import { checkGatewayPublish } from './gateway-publish-guard.ts';
 import { GATEWAY_OFFLINE, GATEWAY_ONLINE, type MqttBus, type MqttPublishOptions, type Unsubscribe } from './mqtt-bus.ts';
 import { guardMqttPacketSize } from './mqtt-packet-size-guard.ts';
 import { MAX_MQTT_PACKET_BYTES, MQTT_CONNECT_TIMEOUT_MS } from './transport-config.ts';
@@ -42,6 +43,8 @@ export interface EmbeddedBroker extends MqttBus {
   readonly host: string;
   /** The port actually bound. */
   readonly port: number;
+  /** Closes every connection logged in as this service account (removed, or its token rotated). */
+  disconnectService(name: string): void;
 }
 
 /** The part of aedes-persistence (untyped on the broker) that holds retained messages. */
@@ -69,6 +72,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   /** The one live connection per device; a newer one replaces it. */
   const currentClient = new Map<string, Client>();
   const endReasons = new WeakMap<Client, string>();
+  /** Live connections of each service account, so a removed account can be shown the door. */
+  const serviceClients = new Map<string, Set<Client>>();
   const disconnectListeners = new Set<(deviceId: string, reason: string) => void>();
   const sockets = new Set<net.Socket>();
 
@@ -148,6 +153,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   broker.on('clientReady', (client) => {
     const principal = principals.get(client);
+    if (principal?.kind === 'service') {
+      const name = principal.account.name;
+      serviceClients.set(name, (serviceClients.get(name) ?? new Set()).add(client));
+      return;
+    }
     if (principal?.kind !== 'device') return;
     const previous = currentClient.get(principal.deviceId);
     currentClient.set(principal.deviceId, client);
@@ -166,6 +176,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   });
   broker.on('clientDisconnect', (client) => {
     const principal = principals.get(client);
+    if (principal?.kind === 'service') {
+      const set = serviceClients.get(principal.account.name);
+      if (set?.delete(client) && set.size === 0) serviceClients.delete(principal.account.name);
+      return;
+    }
     if (principal?.kind !== 'device' || currentClient.get(principal.deviceId) !== client) return;
     currentClient.delete(principal.deviceId);
     const reason = endReasons.get(client) ?? 'connection closed';
@@ -205,6 +220,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // (after a drain when the socket is full), so per device: a stalled device delays only itself.
   const publishTails = new Map<string, Promise<void>>();
   const publish = (topic: string, payload: string | Uint8Array, options: MqttPublishOptions): Promise<void> => {
+    try {
+      checkGatewayPublish(topics.prefix, topic); // aedes' publish() skips authorizePublish
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'gateway publish refused');
+      return Promise.reject(err);
+    }
     const key = topics.parse(topic)?.deviceId ?? '';
     const next = (publishTails.get(key) ?? Promise.resolve()).then(() => publishNow(topic, payload, options));
     const tail = next.catch(() => {});
@@ -253,6 +274,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (!client) return;
       currentClient.delete(deviceId); // its disconnect is ours, not news
       client.close();
+    },
+    isConnected: () => !closed,
+    disconnectService(name) {
+      const clients = serviceClients.get(name);
+      if (!clients) return;
+      serviceClients.delete(name);
+      logger.info({ service: name, connections: clients.size }, 'closing the connections of a changed service account');
+      for (const client of clients) client.close();
     },
     async close() {
       if (closed) return;

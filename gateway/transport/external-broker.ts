@@ -1,12 +1,13 @@
 /**
  * The gateway as a client of an external MQTT broker (config `mqttUrl`, env VOXGATE_MQTT_URL).
- * Device authentication and the topic ACL are then the broker's job (see MOSQUITTO.md); the
+ * Device authentication and the topic ACL are then the broker's job (see docs/external-broker.md); the
  * gateway only publishes its retained state, with `offline` as its will, and listens.
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { createTopics } from '../../protocol/index.ts';
 import type { Logger } from '../logger.ts';
+import { checkGatewayPublish } from './gateway-publish-guard.ts';
 import { GATEWAY_OFFLINE, GATEWAY_ONLINE, topicMatches, type MqttBus, type MqttMessageHandler } from './mqtt-bus.ts';
 import {
   EXTERNAL_BROKER_CLOSE_TIMEOUT_MS,
@@ -122,6 +123,12 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
   return {
     mode: 'external',
     async publish(topic, payload, { qos, retain = false }) {
+      try {
+        checkGatewayPublish(topics.prefix, topic); // the gateway login may write the whole prefix
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'gateway publish refused');
+        throw err;
+      }
       // QoS 0 while disconnected is simply lost, as QoS 0 promises; QoS 1 is queued by mqtt.js.
       if (qos === 0 && !client.connected) return;
       await client.publishAsync(topic, typeof payload === 'string' ? payload : Buffer.from(payload), { qos, retain });
@@ -148,6 +155,7 @@ export async function connectExternalBroker(options: ExternalBrokerOptions): Pro
     disconnectDevice(deviceId) {
       logger.debug({ device: deviceId }, 'cannot drop a device connection on an external broker');
     },
+    isConnected: () => !closed && client.connected,
     async close() {
       if (closed) return;
       closed = true;

@@ -14,6 +14,7 @@ export * from './mqtt-bus.ts';
 export * from './transport-config.ts';
 export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions, type ServiceAccount, type AuthenticateService } from './embedded-broker.ts';
 export { connectExternalBroker, type ExternalBroker, type ExternalBrokerOptions } from './external-broker.ts';
+export * from './mosquitto-accounts.ts';
 export { startMqttDeviceTransport, type MqttDeviceTransport, type MqttDeviceTransportOptions } from './mqtt-device-transport.ts';
 export { attachWebSocketTransport, DEFAULT_WEBSOCKET_PATH, type WebSocketTransport, type WebSocketTransportOptions } from './websocket-transport.ts';
 

@@ -33,6 +33,11 @@ export interface MqttBus {
   disconnectDevice(deviceId: string): void;
   /** Publishes the gateway's retained `offline` and stops. */
   close(): Promise<void>;
+  /**
+   * Whether the bus can carry messages now (/health): the embedded broker while it runs, an
+   * external broker while the gateway's connection to it is up (it reconnects by itself).
+   */
+  isConnected(): boolean;
 }
 
 /** MQTT 3.1.1 §4.7 topic filter matching (`+` one level, `#` the rest; `$` topics never match a leading wildcard). */

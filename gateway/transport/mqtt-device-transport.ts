@@ -1,8 +1,10 @@
 /**
- * The MQTT device transport (PROTOCOL.md §1.2, §1.3) on top of any MqttBus: it hears every
+ * The MQTT device transport (docs/protocol.md §1.2, §1.3) on top of any MqttBus: it hears every
  * device's `up/` topics, keeps one session per device id, and publishes the session's replies on
  * the device's `down/` topics. Authentication and the ACL are the broker's job (embedded-broker.ts
- * or the external broker's configuration); this module trusts the device id in the topic.
+ * or the external broker's configuration); this module trusts the device id in the topic, but
+ * only serves registered ids (`isRegistered`): on an external broker any login the ACL lets
+ * publish under the prefix would otherwise get a session (an unknown id is logged once, ignored).
  *
  * Sessions open lazily: the first control message from a device without one opens it (the session
  * itself insists on hello first). Audio never opens a session (frames still in flight after a
@@ -31,6 +33,8 @@ export interface MqttDeviceTransportOptions {
   topicPrefix: string;
   openSession: SessionOpener;
   logger: Logger;
+  /** Whether a device id is registered now; messages of other ids open no session. Default: every id. */
+  isRegistered?: (deviceId: string) => boolean;
 }
 
 export interface MqttDeviceTransport {
@@ -57,6 +61,16 @@ export async function startMqttDeviceTransport(options: MqttDeviceTransportOptio
   const sessions = new Map<string, DeviceEntry>();
   /** Devices whose sessionless audio was already logged (bounded: reset when it grows too large). */
   const sessionlessAudioLogged = new Set<string>();
+  /** Unregistered ids already logged (bounded the same way: anyone may invent ids). */
+  const unknownLogged = new Set<string>();
+  const isRegistered = (deviceId: string): boolean => {
+    try {
+      return options.isRegistered?.(deviceId) ?? true;
+    } catch (err) {
+      logger.error({ err, device: deviceId }, 'could not look up a device; its message is ignored');
+      return false;
+    }
+  };
 
   const publishQuietly = (topic: string, payload: string | Uint8Array, qos: 0 | 1, retain = false) =>
     bus.publish(topic, payload, { qos, retain }).catch((err: unknown) => logger.warn({ err, topic }, 'mqtt publish failed'));
@@ -123,6 +137,15 @@ export async function startMqttDeviceTransport(options: MqttDeviceTransportOptio
     let entry = sessions.get(deviceId);
     if (!entry) {
       if (goodbye) return; // nothing to end: the disconnect was already handled
+      if (!isRegistered(deviceId)) {
+        if (unknownLogged.size > 10_000) unknownLogged.clear();
+        if (!unknownLogged.has(deviceId)) {
+          unknownLogged.add(deviceId);
+          logger.warn({ device: deviceId.slice(0, 64) }, 'mqtt message from an unregistered device id ignored (further ones silently)');
+        }
+        return;
+      }
+      unknownLogged.delete(deviceId);
       entry = open(deviceId) ?? undefined;
       if (!entry) return;
     }

@@ -36,6 +36,12 @@ export const TransportSchema = z.object({
   externalReconnectMs: positiveInt.default(EXTERNAL_BROKER_RECONNECT_MS),
   externalKeepaliveSeconds: positiveInt.default(EXTERNAL_BROKER_KEEPALIVE_S),
   externalCloseTimeoutMs: positiveInt.default(EXTERNAL_BROKER_CLOSE_TIMEOUT_MS),
+  // An external Mosquitto's accounts kept in step with the registered devices (docs/external-broker.md):
+  // the password file the gateway rewrites on every device change, the logins it starts with,
+  // and Mosquitto's pid file (sent SIGHUP to re-read it).
+  mosquittoPasswordFile: z.string().min(1).optional(),
+  mosquittoIncludeFile: z.string().min(1).optional(),
+  mosquittoPidFile: z.string().min(1).optional(),
 });
 export type TransportConfig = z.infer<typeof TransportSchema>;
 
@@ -47,4 +53,7 @@ export const TRANSPORT_ENV_VARS: Record<string, string> = {
   VOXGATE_MQTT_EXTERNAL_CONNECT_TIMEOUT_MS: 'transport.externalConnectTimeoutMs',
   VOXGATE_MQTT_EXTERNAL_RECONNECT_MS: 'transport.externalReconnectMs',
   VOXGATE_MQTT_EXTERNAL_KEEPALIVE_S: 'transport.externalKeepaliveSeconds',
+  VOXGATE_MOSQUITTO_PASSWORD_FILE: 'transport.mosquittoPasswordFile',
+  VOXGATE_MOSQUITTO_INCLUDE_FILE: 'transport.mosquittoIncludeFile',
+  VOXGATE_MOSQUITTO_PID_FILE: 'transport.mosquittoPidFile',
 };

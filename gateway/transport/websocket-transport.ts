@@ -1,5 +1,5 @@
 /**
- * The WebSocket transport (PROTOCOL.md §1.1): authenticates at the HTTP upgrade, then turns
+ * The WebSocket transport (docs/protocol.md §1.1): authenticates at the HTTP upgrade, then turns
  * text frames into control messages and binary frames into audio for one session per socket.
  * It never knows about speech: everything after parsing is the session's business.
  */
@@ -20,6 +20,8 @@ const MAX_CLOSE_REASON_BYTES = 123;
 export interface WebSocketTransportOptions {
   server: HttpServer | HttpsServer;
   path?: string;
+  /** Upgrade paths another endpoint on the same server answers (stock xiaozhi firmware's); left alone here. */
+  ignorePaths?: readonly string[];
   authenticate: AuthenticateDevice;
   openSession: SessionOpener;
   logger: Logger;
@@ -57,17 +59,19 @@ export function attachWebSocketTransport(options: WebSocketTransportOptions): We
     perMessageDeflate: false,
   });
   const connections = new Set<Connection>();
+  const ignored = new Set(options.ignorePaths ?? []);
   let stopping = false;
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
-    if (stopping) return refuse(socket, 503, 'Service Unavailable');
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
       return refuse(socket, 400, 'Bad Request');
     }
+    if (ignored.has(url.pathname)) return;
+    if (stopping) return refuse(socket, 503, 'Service Unavailable');
     if (url.pathname !== path) return refuse(socket, 404, 'Not Found');
     const credentials = readWebSocketCredentials(req, url);
     const remote = req.socket.remoteAddress;
@@ -103,7 +107,7 @@ export function attachWebSocketTransport(options: WebSocketTransportOptions): We
       send(message) {
         if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
       },
-      // The socket keeps order and turns are delimited by JSON messages, so no header (PROTOCOL §1.1).
+      // The socket keeps order and turns are delimited by JSON messages, so no header (docs/protocol.md §1.1).
       sendAudio(packet) {
         if (ws.readyState === WebSocket.OPEN) ws.send(packet, { binary: true });
       },
@@ -190,7 +194,7 @@ export function attachWebSocketTransport(options: WebSocketTransportOptions): We
 }
 
 /** Answers an upgrade with a plain HTTP status and closes it; nothing the client sent is read. */
-function refuse(socket: Duplex, status: number, text: string): void {
+export function refuse(socket: Duplex, status: number, text: string): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -200,13 +204,13 @@ function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
 }
 
-function toBuffer(data: RawData): Buffer {
+export function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
 }
 
-function truncateCloseReason(reason: string): string {
+export function truncateCloseReason(reason: string): string {
   let out = reason;
   while (Buffer.byteLength(out) > MAX_CLOSE_REASON_BYTES) out = out.slice(0, -1);
   return out;

@@ -91,6 +91,8 @@ export async function startBenchGateway(llm: FakeLlmSettings, options: BenchGate
         httpPort: 0,
         mqttPort: 0,
         logLevel: 'warn',
+        'wyoming.port': 'off',
+        'speech.autoPull': false,
         'speech.modelsDir': resolveModelsDir(userConfig),
         'speech.stt': ['sherpa'],
         'speech.sherpaStt.model': stt.model,

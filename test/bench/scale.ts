@@ -20,7 +20,7 @@ import { partialLags, partialReference } from './partial-lag.ts';
 import { collectGarbage, coresBusy, cpuMark, MB, sampleRss, type CpuMark } from './process-usage.ts';
 
 export interface ScaleCriteria {
-  /** PROTOCOL's promise of live captions: text trails speech by less than this (p95). */
+  /** The protocol's promise of live captions (docs/protocol.md §3.2): text trails speech by less than this (p95). */
   partialLagMs: number;
   /** A loop late by more than this delays every device's audio and messages (p99). */
   loopLagMs: number;

@@ -9,7 +9,8 @@ import { GroqLlm } from '../../gateway/brain/groq-llm.ts';
 import { StoreConversationMemory } from '../../gateway/brain/memory.ts';
 import { ToolRegistry, type Tool } from '../../gateway/brain/tools.ts';
 import { createDateTimeTool, DATETIME_TOOL_NAME } from '../../gateway/brain/tools/datetime.ts';
-import type { ReplyRequest } from '../../gateway/brain/types.ts';
+import { combineTools } from '../../gateway/brain/tool-source.ts';
+import type { ReplyRequest, ToolSource } from '../../gateway/brain/types.ts';
 import { ProviderError } from '../../gateway/providers.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../fakes/fake-groq-server.ts';
 import { InMemoryConversationStore } from '../fakes/in-memory-conversation-store.ts';
@@ -125,6 +126,30 @@ describe('tools and speculative replies', () => {
     await expect(reply).rejects.toBeInstanceOf(ProviderError);
     expect(runs).toEqual([]);
     expect(fake.chat.requests).toHaveLength(1);
+  });
+
+  it('a device’s own tools (a ToolSource that does not say) count as having side effects', async () => {
+    const ran: string[] = [];
+    const device: ToolSource = {
+      definitions: () => [{ name: 'self_set_volume', description: 'Set the speaker volume.', parameters: { type: 'object', properties: {} } }],
+      run: async (call) => (ran.push(call.name), 'ok'),
+    };
+    const toolbox = combineTools([new ToolRegistry([createDateTimeTool({ timeZone: 'UTC' })]), device])!;
+    expect(toolbox.hasSideEffects('self_set_volume')).toBe(true);
+    expect(toolbox.hasSideEffects(DATETIME_TOOL_NAME)).toBe(false);
+    expect(combineTools([{ ...device, hasSideEffects: () => false }])!.hasSideEffects('self_set_volume')).toBe(false);
+
+    const responder = await setup([]);
+    const g = gate();
+    fake.chat.enqueue({ type: 'tool_calls', calls: [{ name: 'self_set_volume', arguments: {} }] }, { type: 'text', text: 'Volume set.' });
+    const reply = collect(responder.reply({ ...speculative('Louder', g), tools: device }));
+    const [request] = await fake.chat.waitForRequests(1);
+    await request!.ended;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ran).toEqual([]); // waits for the commit
+    g.open();
+    expect(await reply).toEqual(['Volume set.']);
+    expect(ran).toEqual(['self_set_volume']);
   });
 
   it('a request that is not speculative runs tools with side effects at once', async () => {

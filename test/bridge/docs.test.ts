@@ -1,4 +1,4 @@
-/** The shipped Home Assistant automation and the README's Home Assistant section name the topics the bridge really uses. */
+/** The shipped Home Assistant automation and docs/home-assistant.md name the topics the bridge really uses. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BRIDGE_ENV_VARS, BridgeSchema } from '../../gateway/bridge/bridge-config.ts';
@@ -18,15 +18,14 @@ describe('bridge documentation', () => {
     expect(yaml).toMatch(/response_variable: result/);
   });
 
-  it('the README documents every setting and environment variable', () => {
-    const whole = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const start = whole.indexOf('## Home Assistant');
+  it('docs/home-assistant.md documents every setting and environment variable', () => {
+    const whole = readFileSync(new URL('../../docs/home-assistant.md', import.meta.url), 'utf8');
+    const start = whole.indexOf('# Home Assistant');
     expect(start).toBeGreaterThanOrEqual(0);
-    const end = whole.indexOf('\n## ', start + 1);
-    const readme = whole.slice(start, end === -1 ? undefined : end);
-    for (const key of Object.keys(BridgeSchema.shape)) expect(readme, key).toContain(`\`${key}\``);
-    for (const env of Object.keys(BRIDGE_ENV_VARS)) expect(readme, env).toContain(env);
-    expect(readme).toContain(topics.command('<id>', 'notify'));
+    const page = whole.slice(start);
+    for (const key of Object.keys(BridgeSchema.shape)) expect(page, key).toContain(`\`${key}\``);
+    for (const env of Object.keys(BRIDGE_ENV_VARS)) expect(page, env).toContain(env);
+    expect(page).toContain(topics.command('<id>', 'notify'));
   });
 
   it('environment variables reach the config (lists split at commas, "false" is false)', () => {

@@ -60,4 +60,15 @@ describe('stopOnSignals', () => {
     expect(await h.exited).toBe(1);
     expect(h.stopCalls()).toBe(1);
   });
+
+  it('exits 1 at the deadline when stopping never finishes (a hung broker or log reader)', async () => {
+    const source = new EventEmitter();
+    const exited = new Promise<number>((resolve) => {
+      stopOnSignals(() => new Promise<void>(() => {}), { source, exit: resolve, deadlineMs: 50 });
+    });
+    const since = Date.now();
+    source.emit('SIGTERM', 'SIGTERM');
+    expect(await exited).toBe(1);
+    expect(Date.now() - since).toBeGreaterThanOrEqual(45);
+  });
 });

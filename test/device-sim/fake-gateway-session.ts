@@ -49,7 +49,7 @@ export const DEFAULT_SCRIPT: FakeScript = {
   noHello: false,
 };
 
-/** The fake waits this long for frames still in flight after `listen stop` (PROTOCOL §1.3). */
+/** The fake waits this long for frames still in flight after `listen stop` (docs/protocol.md §1.3). */
 const FRAME_WAIT_MS = 300;
 
 export interface FakeLink {

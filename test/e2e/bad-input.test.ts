@@ -1,6 +1,6 @@
 /**
  * Issue 2's bad-input list over the real gateway, both transports. Each bad input gets what
- * PROTOCOL.md specifies, is logged once, never crashes the gateway, and never disturbs a
+ * docs/protocol.md specifies, is logged once, never crashes the gateway, and never disturbs a
  * second device that is talking at the very same time (it completes its turn untouched).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -13,6 +13,7 @@ import { startFakeGroqServer, type FakeGroqServer } from '../fakes/fake-groq-ser
 import { fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { speechClip } from './audio.ts';
 import { REPO_ROOT } from './harness.ts';
+import { WyomingClient } from '../wyoming/wyoming-client.ts';
 
 const VOXGATE = path.join(REPO_ROOT, 'bin', 'voxgate.js');
 const VOXGATE_SIM = path.join(REPO_ROOT, 'bin', 'voxgate-sim.js');
@@ -45,7 +46,7 @@ function run(bin: string, args: string[], env: Record<string, string>): Promise<
 }
 
 /** Resolves with the parsed `"msg":"ready"` log line of a starting gateway. */
-function waitForReady(child: ChildProcessWithoutNullStreams, output: { text: string }): Promise<{ httpPort: number; mqttPort: number }> {
+function waitForReady(child: ChildProcessWithoutNullStreams, output: { text: string }): Promise<{ httpPort: number; mqttPort: number; wyomingPort: number | null }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line within ${READY_TIMEOUT_MS} ms:\n${output.text}`)), READY_TIMEOUT_MS);
     const check = () => {
@@ -53,7 +54,7 @@ function waitForReady(child: ChildProcessWithoutNullStreams, output: { text: str
       if (!line) return;
       clearTimeout(timer);
       child.stdout.off('data', check);
-      resolve(JSON.parse(line) as { httpPort: number; mqttPort: number });
+      resolve(JSON.parse(line) as { httpPort: number; mqttPort: number; wyomingPort: number | null });
     };
     child.stdout.on('data', check);
     child.once('exit', (code) => reject(new Error(`voxgate start exited with ${code} before ready:\n${output.text}`)));
@@ -66,7 +67,7 @@ describe('README flow: voxgate start, device add, voxgate-sim talk', () => {
   let gateway: ChildProcessWithoutNullStreams;
   const output = { text: '' };
   let env: Record<string, string>;
-  let ports: { httpPort: number; mqttPort: number };
+  let ports: { httpPort: number; mqttPort: number; wyomingPort: number | null };
   let token: string;
   let wav: string;
 
@@ -79,6 +80,8 @@ describe('README flow: voxgate start, device add, voxgate-sim talk', () => {
     env = {
       VOXGATE_HTTP_PORT: '0',
       VOXGATE_MQTT_PORT: '0',
+      VOXGATE_WYOMING_PORT: '0',
+      VOXGATE_WYOMING_ZEROCONF: 'off',
       VOXGATE_HOST: '127.0.0.1',
       VOXGATE_DATA_DIR: dataDir,
       GROQ_API_KEY: 'gsk_cli_test',
@@ -88,6 +91,8 @@ describe('README flow: voxgate start, device add, voxgate-sim talk', () => {
       // default list: no sherpa voice is installed, so espeak-ng speaks, as on a fresh install.
       VOXGATE_STT: 'sherpa',
       VOXGATE_STT_MODEL: fixtureModels().asr,
+      // Tests never download: the first-start model pull has its own test against a loopback server.
+      VOXGATE_AUTO_PULL: 'off',
     };
     gateway = spawn(process.execPath, [VOXGATE, 'start'], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     gateway.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.text += chunk));
@@ -134,6 +139,15 @@ describe('README flow: voxgate start, device add, voxgate-sim talk', () => {
     expect(turn.replyAudio.durationMs).toBeGreaterThan(500);
     expect(fake.chat.requests.at(-1)!.body.messages.at(-1)).toEqual({ role: 'user', content: turn.final });
   }, 60_000);
+
+  it('serves Home Assistant’s Wyoming describe on the port the ready line names', async () => {
+    expect(ports.wyomingPort).toBeGreaterThan(0);
+    const client = await WyomingClient.connect(ports.wyomingPort!);
+    client.send('describe');
+    const info = await client.next();
+    client.close();
+    expect(info).toMatchObject({ type: 'info', data: { asr: [expect.objectContaining({ name: 'voxgate', installed: true })] } });
+  });
 
   it('stops on SIGTERM with exit code 0', async () => {
     const exited = new Promise<number | null>((resolve) => gateway.once('exit', (code) => resolve(code)));

@@ -32,8 +32,7 @@ describe.each(TRANSPORTS)('conversation over %s', (transport) => {
       holdAfterTokens: 3,
       release: new Promise<void>((resolve) => (release = resolve)),
     });
-    // Without preemptive generation: a pause in the clip would make a speculative request the first one.
-    const gw = await startWithRealBrain(fake, { overrides: { 'preemption.enabled': false } });
+    const gw = await startWithRealBrain(fake);
     const creds = gw.addDevice(uniqueId('asker'));
     const device = await gw.connect(transport, creds);
     let llmStateAtFirstAudio: { tokensSent: number; end: string | undefined } | undefined;

@@ -1,6 +1,6 @@
 /**
  * Issue 4 item 6, end to end over both transports: whatever the LLM or TTS does, the device
- * gets a complete turn (PROTOCOL §3.2): `stt final`, an `error` with the right code, a short
+ * gets a complete turn (docs/protocol.md §3.2): `stt final`, an `error` with the right code, a short
  * spoken apology where a voice still works, `tts stop` reason `error`; and the turn is stored
  * with its outcome and error code. The LLM is the real client against a loopback fake.
  */
@@ -49,7 +49,7 @@ describe.each(TRANSPORTS)('failures over %s', (transport: SimTransport) => {
     return { device, id: creds.id, flow: recordFlow(device) };
   }
 
-  /** One spoken turn whose LLM fails: the complete turn of PROTOCOL §3.2, with the apology spoken by espeak-ng. */
+  /** One spoken turn whose LLM fails: the complete turn of docs/protocol.md §3.2, with the apology spoken by espeak-ng. */
   async function expectApologyTurn(gw: E2eGateway): Promise<{ device: SimDevice; id: string; final: string }> {
     const { device, id, flow } = await talker(gw);
     const result = await device.talk(await speechClip(1), { speed: 2 });

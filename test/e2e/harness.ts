@@ -65,7 +65,21 @@ export class E2eGateway {
     const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'voxgate-e2e-'));
     const config = loadConfig({
       env: {},
-      overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'debug', ...options.overrides },
+      // No first-start model download: tests never reach outside the machine (test/speech/auto-pull.test.ts covers it).
+      // Preemptive generation off unless a test turns it on (test/e2e/preemption.test.ts): tests script
+      // the fake LLM answer by answer, one request per turn, and a pause in their speech would add
+      // speculative requests.
+      overrides: {
+        dataDir,
+        host: '127.0.0.1',
+        httpPort: 0,
+        mqttPort: 0,
+        logLevel: 'debug',
+        'wyoming.port': 'off',
+        'speech.autoPull': false,
+        'preemption.enabled': false,
+        ...options.overrides,
+      },
     });
     const log = createCaptureLogger(options.logLevel ?? 'debug');
     let self: E2eGateway | undefined;

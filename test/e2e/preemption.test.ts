@@ -1,5 +1,5 @@
 /**
- * Preemptive generation end to end, with the gateway's default configuration (preemption on):
+ * Preemptive generation end to end, switched on as in the gateway's default configuration:
  * the device simulator over both transports, the real gateway, the engine fakes, and the real
  * Silero VAD for auto mode. A user who holds the button after the last word gets the reply
  * already in flight; a pause mid-sentence starts a speculation that is discarded unheard.
@@ -22,7 +22,9 @@ function start(options: { turnEnd?: SileroTurnEndDetectorFactory; stt?: FakeStt 
   const stt = options.stt ?? new FakeStt();
   const tts = new FakeTts({ msPerChar: 10 });
   const responder = new FakeResponder({ sentences: echo, firstTokenDelayMs: 100 });
-  return E2eGateway.start({ engines: { stt, tts, responder, turnEnd: options.turnEnd } }).then((gw) => ({ gw, stt, tts, responder }));
+  // On with its default settings (the e2e harness turns it off for the other tests).
+  const overrides = { 'preemption.enabled': true };
+  return E2eGateway.start({ engines: { stt, tts, responder, turnEnd: options.turnEnd }, overrides }).then((gw) => ({ gw, stt, tts, responder }));
 }
 
 /**

@@ -26,10 +26,7 @@ function startWithFakes(responderSentences: string[] = REPLY) {
   const stt = new FakeStt();
   const tts = new FakeTts({ msPerChar: MS_PER_CHAR });
   const responder = new FakeResponder({ sentences: responderSentences });
-  // The turn flow without preemptive generation (the clip's pauses would start speculations
-  // that count as responder requests); test/e2e/preemption.test.ts covers it with them.
-  const overrides = { 'limits.leadMs': LEAD_MS, 'preemption.enabled': false };
-  return E2eGateway.start({ engines: { stt, tts, responder }, overrides }).then((gw) => ({ gw, stt, tts, responder }));
+  return E2eGateway.start({ engines: { stt, tts, responder }, overrides: { 'limits.leadMs': LEAD_MS } }).then((gw) => ({ gw, stt, tts, responder }));
 }
 
 const replyMs = (sentences: string[]) => sentences.reduce((ms, s) => ms + fakeTtsDurationMs(s, MS_PER_CHAR), 0);

@@ -14,3 +14,11 @@ export function createCaptureLogger(level = 'debug'): CapturedLogger {
   const logger = pino({ level, base: undefined }, { write: (line: string) => void lines.push(JSON.parse(line)) });
   return { logger, lines, matching: (text) => lines.filter((l) => String(l.msg).includes(text)) };
 }
+
+/**
+ * A logger that writes nowhere. Unlike `pino({ level: 'silent' })`, which still owns stdout,
+ * it also swallows what is written at every level (the gateway's ready line).
+ */
+export function discardLogger(): Logger {
+  return pino({ level: 'silent' }, { write: () => {} });
+}

@@ -4,7 +4,7 @@
  * lets a test wait for a message matching a predicate instead of sleeping.
  */
 import { parseGatewayMessage, type GatewayMessage } from '../../protocol/index.ts';
-import type { DeviceLink, TransportName } from '../../gateway/session/link.ts';
+import type { DeviceLink, LinkCapabilities, TransportName } from '../../gateway/session/link.ts';
 
 export interface SentMessage {
   at: number;
@@ -24,6 +24,8 @@ export class FakeLink implements DeviceLink {
   /** Messages that did not validate against the protocol (should stay empty). */
   readonly violations: string[] = [];
   closed: { at: number; reason: string } | undefined;
+  /** Set by a test before the session opens (emotion, device tools, lead cap). */
+  capabilities: LinkCapabilities | undefined;
   private readonly waiters = new Set<() => void>();
 
   constructor(

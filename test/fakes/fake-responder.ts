@@ -31,7 +31,13 @@ export class FakeResponder implements Responder {
   constructor(public options: FakeResponderOptions = {}) {}
 
   async *reply(request: ReplyRequest): AsyncIterable<string> {
-    const record = { deviceId: request.deviceId, text: request.text, language: request.language, signal: request.signal };
+    const record = {
+      deviceId: request.deviceId,
+      text: request.text,
+      language: request.language,
+      signal: request.signal,
+      ...(request.tools ? { tools: request.tools } : {}),
+    };
     this.requests.push(record);
     const out: string[] = [];
     this.yielded.push(out);

@@ -107,6 +107,31 @@ describe('tools with side effects and speculative replies, through the session',
     expect(h.eventLog.filter((e) => e.name === 'speculation').map((e) => (e.e as { event: string }).event)).toEqual(['started', 'discarded']);
   });
 
+  it('the speculation offers the device’s own tools, and a call of one waits for the commit', async () => {
+    const { h, device, switched, server } = await setup();
+    h.stt.options.transcript = undefined;
+    const volume: string[] = [];
+    device.link.capabilities = {
+      tools: {
+        definitions: () => [{ name: 'self_set_volume', description: 'Set the volume.', parameters: { type: 'object', properties: {} } }],
+        run: async (call) => (volume.push(call.name), 'volume set'),
+      },
+    };
+    server.chat.enqueue({ type: 'tool_calls', calls: [{ name: 'self_set_volume', arguments: {} }] }, { type: 'text', text: 'Louder now.' });
+    await preemptedTurn(device, 1, 3, async () => {
+      const [request] = await server.chat.waitForRequests(1);
+      expect(request!.body.tools.map((t: { function: { name: string } }) => t.function.name)).toContain('self_set_volume');
+      await request!.ended;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(volume).toEqual([]);
+    });
+    const [record] = await h.recorder.waitForTurns(1);
+    expect(volume).toEqual(['self_set_volume']);
+    expect(switched).toEqual([]);
+    expect(record).toMatchObject({ reply: 'Louder now.' });
+    expect(record!.timings.preempted).toBe(true);
+  });
+
   it('committed: the switch runs once, after release, and the answer goes on', async () => {
     const { h, device, switched, server } = await setup();
     h.stt.options.transcript = undefined; // the final is what was heard: "turn on the"

@@ -5,8 +5,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogueModel } from '../../gateway/speech/models/catalogue.ts';
@@ -14,48 +12,29 @@ import { pullModel } from '../../gateway/speech/models/install.ts';
 import { modelStatus, verifyModel } from '../../gateway/speech/models/verify.ts';
 import { copyModel, fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { useTempDirs } from '../helpers/temp-dir.ts';
+import { startArchiveServer, tarBz2, type ArchiveServer } from './helpers/archive-server.ts';
 import { SILERO_VAD_MODEL } from './helpers/paths.ts';
 
-type Route = (req: http.IncomingMessage, res: http.ServerResponse) => void;
-const routes = new Map<string, Route>();
-let server: http.Server;
+let server: ArchiveServer;
+let routes: ArchiveServer['routes'];
 let base = '';
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const route = routes.get(req.url ?? '');
-    if (route) route(req, res);
-    else {
-      res.writeHead(404);
-      res.end('not found');
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startArchiveServer();
+  routes = server.routes;
+  base = server.base;
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+afterAll(() => server.close());
 
 const tempDir = useTempDirs('models');
-const serve = (route: string, body: Buffer) =>
-  routes.set(route, (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
-    res.end(body);
-  });
+const serve = (route: string, body: Buffer) => server.serve(route, body);
 
 /** A .tar.bz2 whose top-level directory is `name`, holding a copy of the fixture ASR model. */
 function buildArchive(name: string, omit?: string): Buffer {
   const work = tempDir();
   copyModel(fixtureModels().asr, work, name);
   if (omit) execFileSync('rm', [path.join(work, name, omit)]);
-  const archive = path.join(work, `${name}.tar.bz2`);
-  execFileSync('tar', ['cjf', archive, '-C', work, name]);
-  return readFileSync(archive);
+  return tarBz2(work, name);
 }
 
 function sttEntry(name: string, route: string, extra: Partial<CatalogueModel> = {}): CatalogueModel {

@@ -4,7 +4,7 @@ import { createTopics } from '../../protocol/index.ts';
 import { connectExternalBroker, type ExternalBroker } from '../../gateway/transport/external-broker.ts';
 import { startMqttDeviceTransport, type MqttDeviceTransport } from '../../gateway/transport/mqtt-device-transport.ts';
 import { RecordingSessions } from '../fakes/recording-session.ts';
-import { captureLogger, eventually } from './helpers.ts';
+import { captureLogger, eventually, linesWith } from './helpers.ts';
 import { connectClient, endAllClients } from './mqtt-clients.ts';
 import { mqttRoutingSuite } from './mqtt-routing-suite.ts';
 import { startMosquitto, voxgateAcl, type Mosquitto } from './mosquitto.ts';
@@ -14,6 +14,8 @@ const USERS = {
   observer: 'observer-pw',
   'kitchen-1': 'token-kitchen',
   'desk-2': 'token-desk',
+  // A login the broker knows that is not a registered device (a leftover, or another system's).
+  stranger: 'stranger-pw',
 };
 const ACL = voxgateAcl('voxgate-gateway', 'observer');
 const topics = createTopics('voxgate');
@@ -153,5 +155,45 @@ describe('external broker (real Mosquitto): the gateway connection', () => {
     bus = undefined;
     await relay.close();
     await stopMosquitto(broker);
+  });
+});
+
+describe('external broker (real Mosquitto): registered devices only', () => {
+  let bus: ExternalBroker | undefined;
+  let transport: MqttDeviceTransport | undefined;
+
+  afterEach(async () => {
+    await endAllClients();
+    await transport?.close();
+    await bus?.close();
+    transport = undefined;
+    bus = undefined;
+  });
+
+  it('opens no session for an unregistered id the ACL lets through (logged once), and serves a registered one', async () => {
+    const broker = await mosquitto();
+    const { logger, lines } = captureLogger();
+    bus = await connectExternalBroker({ url: broker.url, username: 'voxgate-gateway', password: 'gateway-secret', topicPrefix: 'voxgate', logger });
+    const recorder = new RecordingSessions({ echo: true });
+    const registered = new Set(['kitchen-1', 'desk-2']);
+    transport = await startMqttDeviceTransport({ bus, topicPrefix: 'voxgate', openSession: recorder.opener, logger, isRegistered: (id) => registered.has(id) });
+
+    const stranger = await connectClient(broker.url, 'stranger', 'stranger-pw');
+    await stranger.client.subscribeAsync(topics.downCtrl('stranger'), { qos: 1 });
+    const hello = JSON.stringify({ type: 'hello', version: 1, transport: 'mqtt' });
+    await stranger.client.publishAsync(topics.upCtrl('stranger'), hello, { qos: 1 });
+    await eventually(() => linesWith(lines, 'mqtt message from an unregistered device id ignored (further ones silently)').length, 'the unregistered id logged');
+    await stranger.client.publishAsync(topics.upCtrl('stranger'), JSON.stringify({ type: 'ping', id: 1 }), { qos: 1 });
+
+    const device = await connectClient(broker.url, 'kitchen-1', 'token-kitchen');
+    await device.client.subscribeAsync(topics.downCtrl('kitchen-1'), { qos: 1 });
+    await device.client.publishAsync(topics.upCtrl('kitchen-1'), JSON.stringify({ type: 'ping', id: 2 }), { qos: 1 });
+    await eventually(() => device.texts(topics.downCtrl('kitchen-1')).length, 'the registered device answered');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the stranger's ping was sent first; give it time to show up if it were served
+
+    expect(recorder.forDevice('stranger')).toEqual([]);
+    expect(stranger.received).toEqual([]);
+    expect(linesWith(lines, 'mqtt message from an unregistered device id ignored (further ones silently)')).toHaveLength(1);
+    expect(recorder.controlTypes('kitchen-1')).toEqual(['ping']);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The device protocol (PROTOCOL.md) over the gateway's WebSocket, as a browser speaks it:
+ * The device protocol (docs/protocol.md) over the gateway's WebSocket, as a browser speaks it:
  * credentials in the query string, hello first, JSON control messages as text frames and
  * audio as binary frames. Emits `hello`, `message` (every JSON message), `audio` and `close`.
  */

@@ -6,8 +6,10 @@
  */
 import type { SttModelType, TtsModelType } from '../speech-config.ts';
 
-const ASR_RELEASE = 'https://github.com/k2-fsa/sherpa-onnx/releases/download/asr-models';
-const TTS_RELEASE = 'https://github.com/k2-fsa/sherpa-onnx/releases/download/tts-models';
+/** Where sherpa-onnx publishes its models; `speech.modelsBaseUrl` (VOXGATE_MODELS_BASE_URL) replaces it (a mirror, a test server). */
+export const DEFAULT_MODELS_BASE_URL = 'https://github.com/k2-fsa/sherpa-onnx/releases/download';
+const ASR_RELEASE = `${DEFAULT_MODELS_BASE_URL}/asr-models`;
+const TTS_RELEASE = `${DEFAULT_MODELS_BASE_URL}/tts-models`;
 
 export type ModelKind = 'stt' | 'tts' | 'vad';
 
@@ -100,7 +102,13 @@ export function findCatalogueModel(name: string): CatalogueModel | undefined {
   return MODEL_CATALOGUE.find((model) => model.name === name);
 }
 
+/** Where to download `model` from: its URL with the release base replaced by `baseUrl` when one is set. */
+export function modelDownloadUrl(model: CatalogueModel, baseUrl?: string): string {
+  if (!baseUrl || !model.url.startsWith(`${DEFAULT_MODELS_BASE_URL}/`)) return model.url;
+  return `${baseUrl.replace(/\/+$/, '')}${model.url.slice(DEFAULT_MODELS_BASE_URL.length)}`;
+}
+
 /** The command a person runs to install a catalogue model. */
-export function installCommand(name: string): string {
-  return `voxgate models pull ${name}`;
+export function installCommand(...names: string[]): string {
+  return `voxgate models pull ${names.join(' ')}`;
 }

@@ -12,6 +12,12 @@ export const DOWNLOAD_IDLE_TIMEOUT_MS = 60_000;
 
 export class DownloadError extends Error {
   override name = 'DownloadError';
+  /** The server could not be reached at all (offline, DNS, refused): trying other files there is pointless. */
+  readonly unreachable: boolean;
+  constructor(message: string, options: { unreachable?: boolean } = {}) {
+    super(message);
+    this.unreachable = options.unreachable ?? false;
+  }
 }
 
 export interface DownloadProgress {
@@ -51,7 +57,7 @@ export async function downloadFile(url: string, destination: string, options: Do
     try {
       response = await fetch(url, { redirect: 'follow', signal: controller.signal });
     } catch (err) {
-      throw new DownloadError(`cannot reach ${url}: ${reason(err, controller)}`);
+      throw new DownloadError(`cannot reach ${url}: ${reason(err, controller)}`, { unreachable: !options.signal?.aborted });
     }
     if (!response.ok || !response.body) throw new DownloadError(`${url} answered HTTP ${response.status} ${response.statusText}`);
     const length = Number(response.headers.get('content-length'));

@@ -7,7 +7,8 @@
  * costs ~40 ms, so instances are pooled and reset between turns.
  */
 import { loadSherpa, type Vad } from '../sherpa/native.ts';
-import type { TurnEndDetector, TurnEndDetectorFactory } from '../types.ts';
+import type { SpeechStartDetector, TurnEndDetector, TurnEndDetectorFactory } from '../types.ts';
+import { SileroSpeechStartDetector } from './speech-start.ts';
 import { sileroVadConfig, VAD_BUFFER_SECONDS, type VadSettings } from './silero-config.ts';
 
 /** Instances made ready at start-up, so the first turns do not pay the creation cost. */
@@ -37,6 +38,17 @@ export class SileroTurnEndDetectorFactory implements TurnEndDetectorFactory {
       this.recycle(released);
     });
     // A detector the session simply drops still returns its Silero instance to the pool.
+    this.registry.register(detector, vad, detector);
+    return detector;
+  }
+
+  /** A speech-start detector over a pooled Silero instance (realtime listening). */
+  createSpeechStart(): SpeechStartDetector {
+    const vad = this.idle.pop() ?? this.make();
+    const detector = new SileroSpeechStartDetector(vad, (released) => {
+      this.registry.unregister(detector);
+      this.recycle(released);
+    });
     this.registry.register(detector, vad, detector);
     return detector;
   }

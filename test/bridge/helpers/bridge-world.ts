@@ -5,10 +5,10 @@
  * Groq server driven by the real groq-sdk, fake STT/TTS, and simulated wearables.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
+import { discardLogger } from '../../fakes/capture-logger.ts';
 import { readMicWav, SimDevice } from '../../../device-sim/index.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/app.ts';
-import type { BridgeConfig } from '../../../gateway/bridge/bridge-config.ts';
+import type { BridgeConfig, HomeAssistantApiConfig } from '../../../gateway/bridge/bridge-config.ts';
 import { loadConfig, type Config } from '../../../gateway/config.ts';
 import { openStore } from '../../../gateway/store/index.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../../fakes/fake-groq-server.ts';
@@ -21,20 +21,29 @@ import { FakeZigbee2mqtt } from './fake-zigbee2mqtt.ts';
 
 export type BrokerKind = 'embedded' | 'mosquitto';
 
-/** The ACL the README gives for Mosquitto: devices their own topics, voxgate and Home Assistant theirs. */
+/**
+ * The ACL docs/external-broker.md gives for Mosquitto: devices their own topics, voxgate and Home Assistant
+ * theirs, and no login that is not a wearable may use a wearable's topics (docs/external-broker.md).
+ */
 export function bridgeMosquittoAcl(): string {
+  const notAWearable = ['topic deny voxgate/+/up/#', 'topic deny voxgate/+/down/#'];
   return [
     'pattern write voxgate/%u/up/#',
     'pattern read voxgate/%u/down/#',
     'pattern read voxgate/gateway/state',
     '',
     'user gateway',
-    'topic readwrite voxgate/#',
+    'topic deny voxgate/gateway/up/#',
+    'topic read voxgate/+/up/#',
+    'topic write voxgate/+/down/#',
+    'topic readwrite voxgate/+/availability',
+    'topic readwrite voxgate/gateway/state',
     'topic readwrite voxgate-bridge/#',
     'topic readwrite homeassistant/#',
     'topic readwrite zigbee2mqtt/#',
     '',
     'user homeassistant',
+    ...notAWearable,
     'topic readwrite homeassistant/#',
     'topic readwrite voxgate-bridge/#',
     'topic read voxgate/gateway/state',
@@ -42,6 +51,7 @@ export function bridgeMosquittoAcl(): string {
     'topic readwrite zigbee2mqtt/#',
     '',
     'user zigbee2mqtt',
+    ...notAWearable,
     'topic readwrite homeassistant/#',
     'topic readwrite zigbee2mqtt/#',
     '',
@@ -104,6 +114,8 @@ export class HaClient {
 
 export interface WorldOptions {
   bridge?: Partial<BridgeConfig>;
+  /** Home Assistant's REST API (mode ha_assist). */
+  homeAssistant?: Partial<HomeAssistantApiConfig>;
   stt?: FakeSttOptions;
 }
 
@@ -144,11 +156,16 @@ export class BridgeWorld {
         host: '127.0.0.1',
         httpPort: 0,
         logLevel: 'silent',
+        'wyoming.port': 'off',
+        'speech.autoPull': false,
         ...broker,
         'groq.apiKey': 'test-key',
         'groq.baseUrl': groq.baseUrl,
         'llm.maxRetries': 0,
         'limits.rateBurstMs': 600_000,
+        // The tests script the fake LLM one request per turn; speculative requests (preemptive
+        // generation, test/e2e/preemption.test.ts) would take their answers.
+        'preemption.enabled': false,
       },
     });
     config.bridge = {
@@ -158,6 +175,7 @@ export class BridgeWorld {
       sharedTopics: ['zigbee2mqtt/#'],
       ...options.bridge,
     };
+    config.homeAssistant = { ...config.homeAssistant, ...options.homeAssistant };
     const stt = new FakeStt(options.stt);
     const world = new BridgeWorld(kind, config, groq, stt, credentials, { id: issued.device.id, name: issued.device.name, token: issued.token }, mosquitto);
     await world.startGateway();
@@ -171,7 +189,7 @@ export class BridgeWorld {
 
   private async startGateway(): Promise<void> {
     this.gateway = await startGateway(this.config, {
-      logger: pino({ level: 'silent' }),
+      logger: discardLogger(),
       engines: { stt: this.stt, tts: new FakeTts({ msPerChar: 10 }) },
     });
     // A restart keeps the embedded broker's port, so clients know where to reconnect.

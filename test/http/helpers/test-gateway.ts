@@ -2,7 +2,7 @@
  * A whole gateway (the real composition root) on loopback port 0 with fake engines from
  * test/fakes, a temp data directory, one API key and one registered device.
  */
-import { pino } from 'pino';
+import { discardLogger } from '../../fakes/capture-logger.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/app.ts';
 import { loadConfig, type Config } from '../../../gateway/config.ts';
 import type { HttpConfig } from '../../../gateway/http/http-config.ts';
@@ -37,13 +37,13 @@ export interface TestGateway {
 export async function startTestGateway(dataDir: string, options: TestGatewayOptions = {}): Promise<TestGateway> {
   const config = loadConfig({
     env: {},
-    overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'silent' },
+    overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'silent', 'wyoming.port': 'off', 'speech.autoPull': false },
   });
   config.http = { ...config.http, ...options.http };
   const stt = options.stt ?? new FakeStt();
   const tts = options.tts ?? new FakeTts();
   const responder = options.responder ?? new FakeResponder();
-  const gateway = await startGateway(config, { logger: pino({ level: 'silent' }), engines: { stt, tts, responder } });
+  const gateway = await startGateway(config, { logger: discardLogger(), engines: { stt, tts, responder } });
   const apiKey = gateway.store.apiKeys.create('tests').key;
   const issued = gateway.store.devices.add('console-1', 'Console');
   return {

@@ -1,0 +1,76 @@
+/**
+ * Stock xiaozhi-esp32 firmware, unchanged (docs/xiaozhi.md): the OTA bootstrap and pairing
+ * on the HTTP port, and its WebSocket; each device's session is voxgate's own DeviceSession
+ * behind the adapter of xiaozhi-session.ts. MQTT + UDP is not built yet: with
+ * `transport: mqtt` devices are told to use the WebSocket, and that is said at start.
+ */
+import type { HttpServer } from '../http/http-server.ts';
+import type { Logger } from '../logger.ts';
+import type { SessionOpener } from '../session/link.ts';
+import type { Store } from '../store/index.ts';
+import { websocketOffer, type TransportOffer } from './ota-answer.ts';
+import { ACTIVATE_PATHS, OTA_PATHS, registerOtaRoutes } from './ota-route.ts';
+import { attachXiaozhiWebSocket, XIAOZHI_WEBSOCKET_PATHS } from './websocket-endpoint.ts';
+import type { XiaozhiConfig } from './xiaozhi-config.ts';
+import { openXiaozhiSession } from './xiaozhi-session.ts';
+
+export { XIAOZHI_ENV_VARS, XiaozhiSchema, type XiaozhiConfig } from './xiaozhi-config.ts';
+export { openXiaozhiSession, type XiaozhiChannel, type XiaozhiPort, type XiaozhiSessionDeps } from './xiaozhi-session.ts';
+export { websocketOffer, type TransportGrant, type TransportOffer } from './ota-answer.ts';
+export { XIAOZHI_WEBSOCKET_PATHS, OTA_PATHS, ACTIVATE_PATHS };
+
+export interface XiaozhiDeps {
+  http: HttpServer;
+  store: Pick<Store, 'devices' | 'pairing'>;
+  config: XiaozhiConfig;
+  /** The gateway's IANA zone (the device's clock is set to it). */
+  timeZone: string;
+  openSession: SessionOpener;
+  /** WebSocket limits shared with the device transport (config `transport`). */
+  websocket: { maxMessageBytes: number; heartbeatIntervalMs: number; closeGraceMs: number };
+  logger: Logger;
+  /** Replaces the OTA answer's transport block (MQTT + UDP, later); default: the WebSocket. */
+  transportOffer?: TransportOffer;
+}
+
+export interface XiaozhiService {
+  readonly connectionCount: number;
+  close(): Promise<void>;
+}
+
+export function startXiaozhi(deps: XiaozhiDeps): XiaozhiService {
+  const logger = deps.logger.child({ component: 'xiaozhi' });
+  const { config } = deps;
+  if (config.transport === 'mqtt' && !deps.transportOffer) {
+    logger.warn('VOXGATE_XIAOZHI_TRANSPORT=mqtt: MQTT + UDP for xiaozhi firmware is not available in this version; devices are given the WebSocket');
+  }
+  registerOtaRoutes(deps.http, {
+    devices: deps.store.devices,
+    pairing: deps.store.pairing,
+    config,
+    timeZone: deps.timeZone,
+    transportOffer: deps.transportOffer ?? websocketOffer(config.websocketVersion),
+    logger,
+  });
+  const endpoint = attachXiaozhiWebSocket({
+    server: deps.http.server,
+    deviceIdForMac: (mac) => deps.store.devices.getByMac(mac)?.id,
+    authenticate: (deviceId, token) => deps.store.devices.verify(deviceId, token),
+    open: (channel) =>
+      openXiaozhiSession(channel, {
+        openSession: deps.openSession,
+        wakeWords: config.wakeWords,
+        toolTimeoutMs: config.toolTimeoutMs,
+        idleCloseMs: config.idleCloseMs,
+        logger,
+      }),
+    logger,
+    ...deps.websocket,
+  });
+  return {
+    get connectionCount() {
+      return endpoint.connectionCount;
+    },
+    close: () => endpoint.close(),
+  };
+}
