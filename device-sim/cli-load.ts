@@ -31,6 +31,7 @@ interface LoadFlags {
   dataDir?: string;
   idPrefix: string;
   audio: string[];
+  holdMs: number;
   codec: MicCodec;
   frameMs: number;
   replyRate: 16000 | 24000;
@@ -80,7 +81,9 @@ Devices (one of):
       (the same store 'voxgate device add' writes). They stay registered.
 
 Speech: every WAV given with --audio (files or folders) is converted to mono 16 kHz and
-encoded once; device i speaks recording i, i+1, … in turn, at real time.
+encoded once; device i speaks recording i, i+1, … in turn, at real time. With --hold-ms the
+button stays held that long after each recording (the microphone sends silence), as a person
+releases a moment after the last word.
 Default: ${DEFAULT_LOAD_AUDIO}
 
 Each device presses its first button at a random moment within --start-spread, then waits a
@@ -115,6 +118,7 @@ export function registerLoadCommand(program: Command, io: CliIo, setExitCode: (c
     .option('--data-dir <dir>', "the gateway's data directory (with --register)")
     .option('--id-prefix <prefix>', 'device id prefix for --register', DEFAULT_ID_PREFIX)
     .option('--audio <path>', 'WAV file or folder of WAVs to speak (repeatable)', collect, [])
+    .addOption(new Option('--hold-ms <n>', 'keep the button held this long after each recording (silence)').argParser(integerIn(0, 10_000)).default(0))
     .addOption(new Option('--codec <codec>', 'microphone codec').choices(['opus', 'pcm16']).default('opus'))
     .addOption(new Option('--frame-ms <n>', 'microphone frame duration (opus 20|40|60, pcm16 20-120)').argParser(integerIn(1, 120)).default(60))
     .addOption(new Option('--reply-rate <hz>', 'reply sample rate: 16000 or 24000').argParser(replyRate).default(16000))
@@ -197,7 +201,7 @@ async function resolveDevices(flags: LoadFlags): Promise<DeviceCredentials[]> {
 async function readRecordings(flags: LoadFlags): Promise<LoadRecording[]> {
   const inputs = flags.audio.length > 0 ? flags.audio : [DEFAULT_LOAD_AUDIO];
   try {
-    return await loadRecordings(inputs, flags.codec, flags.frameMs);
+    return await loadRecordings(inputs, flags.codec, flags.frameMs, { holdMs: flags.holdMs });
   } catch (error) {
     throw new UsageError(`--audio: ${(error as Error).message}`);
   }

@@ -28,9 +28,18 @@ export interface LoadRecording {
   /** File name without `.wav`. */
   name: string;
   file: string;
-  /** Mono 16 kHz samples (kept for references such as the benchmark's partial-lag baseline). */
+  /** Mono 16 kHz samples (kept for references such as the benchmark's partial-lag baseline), without the hold. */
   samples: Float32Array;
+  /** What the device sends: the samples, then `holdMs` of silence (the button held after the last word). */
   mic: EncodedMic;
+}
+
+export interface LoadRecordingOptions {
+  /**
+   * Silence streamed after each recording before the button is released: a person releases
+   * a moment after the last word (the recordings themselves end 0.1–0.2 s after it).
+   */
+  holdMs?: number;
 }
 
 /** Files as given, folders expanded to their `*.wav` files (sorted, not recursive). */
@@ -51,12 +60,15 @@ export function listWavFiles(inputs: readonly string[]): string[] {
 }
 
 /** Reads and encodes every recording once. */
-export async function loadRecordings(inputs: readonly string[], codec: MicCodec, frameMs: number): Promise<LoadRecording[]> {
+export async function loadRecordings(inputs: readonly string[], codec: MicCodec, frameMs: number, options: LoadRecordingOptions = {}): Promise<LoadRecording[]> {
+  const hold = Math.round(((options.holdMs ?? 0) * 16000) / 1000);
   const recordings: LoadRecording[] = [];
   for (const file of listWavFiles(inputs)) {
     const samples = await readMicWav(file);
     if (samples.length === 0) throw new Error(`${file} holds no audio`);
-    recordings.push({ name: path.basename(file).replace(/\.wav$/i, ''), file, samples, mic: encodeMic(samples, codec, frameMs) });
+    const held = new Float32Array(samples.length + hold);
+    held.set(samples);
+    recordings.push({ name: path.basename(file).replace(/\.wav$/i, ''), file, samples, mic: encodeMic(held, codec, frameMs) });
   }
   return recordings;
 }

@@ -132,6 +132,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       turnEnd,
       recorder: store.turns,
       limits: config.limits,
+      preemption: config.preemption,
       logger,
       events: combineSessionEvents(metrics.sessionEvents, bridge?.sessionEvents, options.events),
       onDeviceSeen: (deviceId) => store.devices.touch(deviceId),

@@ -16,6 +16,7 @@ import { BRIDGE_ENV_VARS, BridgeSchema, HOME_ASSISTANT_ENV_VARS, HomeAssistantAp
 import { GROQ_ENV_VARS, GroqSchema } from './groq-config.ts';
 import { HTTP_ENV_VARS, HttpSchema } from './http/http-config.ts';
 import { LIMITS_ENV_VARS, LimitsSchema } from './session/limits-config.ts';
+import { PREEMPTION_ENV_VARS, PreemptionSchema } from './session/preemption-config.ts';
 import { SPEECH_ENV_VARS, SpeechSchema } from './speech/speech-config.ts';
 import { STORE_ENV_VARS, StoreSchema } from './store/store-config.ts';
 import { TRANSPORT_ENV_VARS, TransportSchema } from './transport/transport-config.ts';
@@ -48,6 +49,8 @@ export const ConfigSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Session limits (gateway/session/limits-config.ts). */
   limits: LimitsSchema.default(LimitsSchema.parse({})),
+  /** Preemptive generation: the reply starts before the button is released (gateway/session/preemption-config.ts). */
+  preemption: PreemptionSchema.default(PreemptionSchema.parse({})),
   /** The Groq account, shared by the LLM and Whisper (gateway/groq-config.ts). */
   groq: GroqSchema.default(GroqSchema.parse({})),
   /** Language providers, prompt, memory, timeouts (gateway/brain/llm-config.ts). */
@@ -89,6 +92,7 @@ export const ENV_VARS: Record<string, string> = {
   VOXGATE_LOG_LEVEL: 'logLevel',
   VOXGATE_TIME_ZONE: 'timeZone',
   ...LIMITS_ENV_VARS,
+  ...PREEMPTION_ENV_VARS,
   ...GROQ_ENV_VARS,
   ...LLM_ENV_VARS,
   ...SPEECH_ENV_VARS,

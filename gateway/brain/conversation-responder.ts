@@ -3,6 +3,8 @@
  * prompt make the request; the LLM streams; tool calls are executed and fed back (a
  * bounded number of rounds); text is split into sentences and sanitized, and each
  * sentence is yielded the moment it is complete, so TTS starts while the model writes.
+ * A speculative request (ReplyRequest.beforeSideEffect) runs read-only tools only; a tool
+ * with side effects waits for the commit.
  */
 import { ProviderError } from '../providers.ts';
 import type { Logger } from '../logger.ts';
@@ -101,6 +103,8 @@ export class ConversationResponder implements Responder {
         tool_calls: calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
       });
       for (const call of calls) {
+        // A speculative reply stops here until it is committed (or is discarded: this throws).
+        if (request.beforeSideEffect && toolbox!.hasSideEffects(call.name)) await request.beforeSideEffect();
         const result = await toolbox!.run(call, { deviceId: request.deviceId, signal: request.signal });
         messages.push({ role: 'tool', tool_call_id: call.id, name: call.name, content: result } satisfies ChatMessage);
       }

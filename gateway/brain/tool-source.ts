@@ -8,6 +8,8 @@ import type { LlmToolCall, LlmToolDefinition, ToolSource } from './types.ts';
 export interface Toolbox {
   readonly definitions: LlmToolDefinition[];
   run(call: LlmToolCall, context: { deviceId: string; signal: AbortSignal }): Promise<string>;
+  /** As its source says; a source that does not say has side effects in every tool. An unknown name runs nothing. */
+  hasSideEffects(name: string): boolean;
 }
 
 /** Undefined when no source offers any tool. */
@@ -28,6 +30,11 @@ export function combineTools(sources: ReadonlyArray<ToolSource | undefined>): To
     async run(call, context) {
       const source = owner.get(call.name);
       return source ? source.run(call, context) : `error: there is no tool named "${call.name}"`;
+    },
+    hasSideEffects(name) {
+      const source = owner.get(name);
+      if (!source) return false;
+      return source.hasSideEffects ? source.hasSideEffects(name) : true;
     },
   };
 }

@@ -18,6 +18,12 @@ export interface ToolContext {
 }
 
 export interface Tool extends LlmToolDefinition {
+  /**
+   * Whether running it changes anything outside the gateway (home control, a device action).
+   * Absent counts as true: only tools marked `false` (read-only: the clock, a listing) run
+   * while a reply is still speculative; the others wait until it is committed.
+   */
+  sideEffects?: boolean;
   /** Returns what the model reads (plain text or JSON). Throwing reports an error to the model. */
   execute(args: Record<string, unknown>, context: ToolContext): Promise<string> | string;
 }
@@ -41,6 +47,12 @@ export class ToolRegistry {
 
   get size(): number {
     return this.tools.size;
+  }
+
+  /** False only for a registered tool marked `sideEffects: false` (an unknown name runs nothing, so false too). */
+  hasSideEffects(name: string): boolean {
+    const tool = this.tools.get(name);
+    return tool !== undefined && tool.sideEffects !== false;
   }
 
   definitions(): LlmToolDefinition[] {

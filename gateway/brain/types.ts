@@ -59,6 +59,12 @@ export interface ToolSource {
   definitions(): LlmToolDefinition[];
   /** Runs a call of a tool it listed; returns what the model reads. Throws only when `signal` aborted. */
   run(call: LlmToolCall, context: { deviceId: string; signal: AbortSignal }): Promise<string>;
+  /**
+   * Whether running the named tool changes anything (a speculative reply waits for its commit
+   * before running such a tool). Absent: every tool it lists has side effects (a device's MCP
+   * tools act on the device).
+   */
+  hasSideEffects?(name: string): boolean;
 }
 
 export interface ReplyRequest {
@@ -71,6 +77,13 @@ export interface ReplyRequest {
   onFirstToken?: () => void;
   /** The device's own tools, offered beside the gateway's (a responder without tools ignores them). */
   tools?: ToolSource;
+  /**
+   * Set on a speculative request (preemptive generation, before the user has finished):
+   * resolves once the reply is committed, rejects once it is discarded. A responder awaits
+   * it before anything with side effects (a tool that changes something, handing the text to
+   * another system); until then it may only think, read and write.
+   */
+  beforeSideEffect?: () => Promise<void>;
 }
 
 export interface Responder {

@@ -78,6 +78,8 @@ export class HaConversationResponder implements Responder {
   }
 
   async *reply(request: ReplyRequest): AsyncGenerator<string> {
+    // Home Assistant acts on what it is told ("turn on the light"): a speculative reply waits for the commit.
+    await request.beforeSideEffect?.();
     const answer = await this.ask(request);
     if (!answer.handled) this.log.debug({ device: request.deviceId }, 'home assistant did not handle it; asking the language model');
     yield* speakOrFallback(answer, request, this.o.fallback);

@@ -55,6 +55,8 @@ export function createHomeTools(o: HomeToolsOptions): Tool[] {
       properties: { query: { type: 'string', description: 'Optional words to filter by, e.g. "kitchen".' } },
       additionalProperties: false,
     },
+    // Reads the catalogue only: may run while a reply is still speculative.
+    sideEffects: false,
     execute(args) {
       const query = typeof args.query === 'string' ? args.query.trim() : '';
       let entities = allowed();
@@ -86,6 +88,8 @@ export function createHomeTools(o: HomeToolsOptions): Tool[] {
       required: ['device', 'state'],
       additionalProperties: false,
     },
+    // Switches something in the home: never for a speculative reply (it waits for the commit).
+    sideEffects: true,
     async execute(args, context) {
       const said = typeof args.device === 'string' ? args.device : '';
       if (!said.trim()) throw new Error('say which device');

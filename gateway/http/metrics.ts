@@ -2,12 +2,14 @@
  * The gateway's Prometheus metrics (prom-client, one registry per gateway so tests can run
  * several side by side): connected devices by transport (read at scrape time), turns by
  * outcome, errors by code (sent to devices or answered over HTTP), the turn stages of
- * TurnTimings as histograms, the STT real-time factor, HTTP requests, and Node's default
- * process metrics (nodejs_eventloop_lag_* is the event-loop lag).
+ * TurnTimings as histograms, preemptive generation's speculations (started, committed,
+ * discarded by reason: each discarded one was an LLM call nobody heard), the STT real-time
+ * factor, HTTP requests, and Node's default process metrics (nodejs_eventloop_lag_* is the
+ * event-loop lag).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeviceLink, SessionOpener, TransportName } from '../session/link.ts';
-import type { SessionEvents } from '../session/events.ts';
+import type { SessionEvents, SpeculationDiscardReason } from '../session/events.ts';
 import type { TurnRecord } from '../store/types.ts';
 import type { HttpObserver } from './http-server.ts';
 
@@ -17,6 +19,7 @@ const STAGE_BUCKETS_SECONDS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 
 const RTF_BUCKETS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5];
 const TRANSPORTS: readonly TransportName[] = ['websocket', 'mqtt'];
 const OUTCOMES: readonly TurnRecord['outcome'][] = ['completed', 'empty', 'aborted', 'error'];
+const DISCARD_REASONS: readonly SpeculationDiscardReason[] = ['changed', 'empty', 'failed', 'stt_failed', 'aborted'];
 
 export type RtfSource = 'http' | 'device';
 
@@ -91,6 +94,25 @@ export function createGatewayMetrics(): GatewayMetrics {
     buckets: RTF_BUCKETS,
     registers: [registry],
   });
+  const speculationsStarted = new Counter({
+    name: 'voxgate_speculations_started_total',
+    help: 'Preemptive generation: speculative replies started (an LLM request each) before the user released the button.',
+    registers: [registry],
+  });
+  const speculationsCommitted = new Counter({
+    name: 'voxgate_speculations_committed_total',
+    help: 'Speculative replies that matched the final transcript and became the reply.',
+    registers: [registry],
+  });
+  const speculationsDiscarded = new Counter({
+    name: 'voxgate_speculations_discarded_total',
+    help: 'Speculative replies thrown away unheard, by reason (changed/empty/failed/stt_failed/aborted): the extra LLM calls preemption cost.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  speculationsStarted.inc(0);
+  speculationsCommitted.inc(0);
+  for (const reason of DISCARD_REASONS) speculationsDiscarded.inc({ reason }, 0);
   const requests = new Counter({
     name: 'voxgate_http_requests_total',
     help: 'HTTP requests by method, route and status.',
@@ -108,9 +130,18 @@ export function createGatewayMetrics(): GatewayMetrics {
       const t = record.timings ?? {};
       turns.inc({ kind: record.kind, outcome: record.outcome });
       observe(releaseToFinal, record.kind, seconds(t.releaseToFinalMs));
-      if (t.finalToFirstTokenMs !== undefined) observe(releaseToFirstToken, record.kind, seconds((t.releaseToFinalMs ?? 0) + t.finalToFirstTokenMs));
+      if (t.finalToFirstTokenMs !== undefined) {
+        // A preempted reply may have had its first token before release: it was there at release, 0 s.
+        const ms = (t.releaseToFinalMs ?? 0) + t.finalToFirstTokenMs;
+        observe(releaseToFirstToken, record.kind, seconds(t.preempted ? Math.max(0, ms) : ms));
+      }
       observe(releaseToFirstAudio, record.kind, seconds(t.releaseToFirstAudioMs));
       observe(turnTotal, record.kind, seconds(t.totalMs));
+    },
+    speculation(e) {
+      if (e.event === 'discarded') speculationsDiscarded.inc({ reason: e.reason });
+      else if (e.event === 'started') speculationsStarted.inc();
+      else speculationsCommitted.inc();
     },
   };
 

@@ -37,6 +37,7 @@ import type { DeviceState, SessionEvents, SessionState } from './events.ts';
 import type { Limits } from './limits-config.ts';
 import type { DeviceLink, DeviceSessionPort, InboundAudio, TransportName } from './link.ts';
 import { LogOnce } from './log-once.ts';
+import type { PreemptionSettings } from './preemption-config.ts';
 import type { PacerClock } from './reply-pacer.ts';
 import { SpeechWatcher } from './speech-watcher.ts';
 import { Turn, type TurnAbortReason, type TurnDeps, type TurnPhase } from './turn.ts';
@@ -55,6 +56,8 @@ export interface DeviceSessionDeps {
   events: Required<SessionEvents>;
   apologyText: string;
   clock?: PacerClock;
+  /** Preemptive generation for audio turns; off when absent. */
+  preemption?: PreemptionSettings;
 }
 
 interface Ready {
@@ -321,6 +324,7 @@ export class DeviceSession implements DeviceSessionPort {
       events: this.deps.events,
       apologyText: this.deps.apologyText,
       clock: this.deps.clock,
+      preemption: this.deps.preemption,
     };
     const turn = make({
       deviceId: this.deviceId,

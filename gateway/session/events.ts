@@ -8,6 +8,14 @@ import type { Logger } from '../logger.ts';
 import type { TurnRecord } from '../store/types.ts';
 import type { TransportName } from './link.ts';
 
+/**
+ * Why a speculative reply (preemptive generation) was thrown away: `changed` = the user went
+ * on speaking or the final transcript differs; `empty` = the final was empty; `failed` = the
+ * language model failed before its first sentence; `stt_failed` = the recognizer failed;
+ * `aborted` = the turn was cut short (abort, barge-in, goodbye, disconnect).
+ */
+export type SpeculationDiscardReason = 'changed' | 'empty' | 'failed' | 'stt_failed' | 'aborted';
+
 /** docs/protocol.md §4.1: what a connected device is doing. */
 export type DeviceState = 'idle' | 'listening' | 'thinking' | 'speaking';
 /** A session before its `hello` is not yet in any device state. */
@@ -31,6 +39,13 @@ export interface SessionEvents {
   conversationReset?(e: { deviceId: string }): void;
   /** A turn ended and was handed to the recorder. */
   turnRecorded?(record: TurnRecord): void;
+  /**
+   * Preemptive generation: a speculative reply started, was committed (it became the turn's
+   * reply) or was discarded (every started one ends as exactly one of the two).
+   */
+  speculation?(
+    e: { deviceId: string; turn: number } & ({ event: 'started' | 'committed' } | { event: 'discarded'; reason: SpeculationDiscardReason }),
+  ): void;
 }
 
 export type SessionEventName = keyof SessionEvents;
@@ -45,6 +60,7 @@ export const SESSION_EVENT_NAMES: readonly SessionEventName[] = [
   'button',
   'conversationReset',
   'turnRecorded',
+  'speculation',
 ];
 
 /**

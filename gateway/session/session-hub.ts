@@ -12,6 +12,7 @@ import { DeviceSession } from './device-session.ts';
 import { guardEvents, type SessionEvents, type SessionState } from './events.ts';
 import type { Limits } from './limits-config.ts';
 import type { SessionOpener, TransportName } from './link.ts';
+import type { PreemptionSettings } from './preemption-config.ts';
 import type { PacerClock } from './reply-pacer.ts';
 import { DEFAULT_APOLOGY_TEXT } from './turn-reply.ts';
 
@@ -31,6 +32,8 @@ export interface SessionHubDeps {
   apologyText?: string;
   /** Replaces the wall clock of reply pacing (tests). */
   clock?: PacerClock;
+  /** Preemptive generation (config `preemption`); off when absent. */
+  preemption?: PreemptionSettings;
 }
 
 export interface ConnectedDevice {
@@ -98,6 +101,7 @@ export function createSessionHub(deps: SessionHubDeps): SessionHub {
           events: sessionEvents,
           apologyText: deps.apologyText ?? DEFAULT_APOLOGY_TEXT,
           clock: deps.clock,
+          preemption: deps.preemption,
         },
         (closed) => {
           if (sessions.get(closed.deviceId) === closed) sessions.delete(closed.deviceId);

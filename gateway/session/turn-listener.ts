@@ -40,6 +40,10 @@ export interface ListenerOptions {
   turnEnd?: TurnEndDetector;
   /** Called with throttled, changed partial transcripts; absent when the device does not want them. */
   onPartial?: (text: string) => void;
+  /** Every partial transcript of the recognizer until release, unthrottled (preemptive generation). */
+  onHeard?: (text: string) => void;
+  /** Every chunk of decoded audio taken before release, after the recognizer and the VAD (preemptive generation). */
+  onAudio?: (samples: Float32Array) => void;
   /** Reports a problem to the device (called at most once per code). */
   onError: (code: ErrorCode, message: string) => void;
   /** The turn was released (by stop, the VAD or the length limit). */
@@ -87,7 +91,9 @@ export class TurnListener {
       this.stream = options.stt.createStream({
         signal: options.signal,
         onPartial: (text) => {
-          if (!this.released) this.partial?.offer(text);
+          if (this.released) return;
+          this.partial?.offer(text);
+          this.options.onHeard?.(text);
         },
       });
     } catch (err) {
@@ -165,10 +171,13 @@ export class TurnListener {
         this.failStt(err);
       }
     }
-    if (!this.released && this.turnEnded(samples)) {
+    if (this.released) return;
+    if (this.turnEnded(samples)) {
       this.release('vad');
       this.finalize();
+      return;
     }
+    this.options.onAudio?.(samples);
   }
 
   private turnEnded(samples: Float32Array): boolean {

@@ -5,6 +5,10 @@
  * (except the `tts stop` reason `aborted` that ends a reply in progress). Every turn ends
  * exactly once, is recorded (TurnRecorder) and logged with its timings.
  *
+ * An audio turn may start its reply before the button is released (preemption.ts): a
+ * speculation committed at the final transcript is the reply; one that is not was never
+ * heard, stored or remembered.
+ *
  * An announcement is a reply-only turn the gateway starts (home automation making the
  * wearable speak): given sentences are spoken (`tts start`, `sentence_start`, audio,
  * `tts stop`) with no transcript, and it is neither recorded nor part of the conversation.
@@ -19,7 +23,10 @@ import type { TurnOutcome, TurnRecord, TurnRecorder, TurnTimings } from '../stor
 import type { SessionEvents } from './events.ts';
 import type { Limits } from './limits-config.ts';
 import type { DeviceLink, InboundAudio } from './link.ts';
+import { Preemption } from './preemption.ts';
+import type { PreemptionSettings } from './preemption-config.ts';
 import type { PacerClock } from './reply-pacer.ts';
+import type { CommittedReply } from './speculation.ts';
 import { TurnListener } from './turn-listener.ts';
 import { errorCodeFor, speakReply, type ReplyMarks, type ReplyOutput } from './turn-reply.ts';
 
@@ -37,6 +44,8 @@ export interface TurnDeps {
   events: Required<SessionEvents>;
   apologyText: string;
   clock?: PacerClock;
+  /** Preemptive generation for audio turns; off when absent. */
+  preemption?: PreemptionSettings;
 }
 
 export interface TurnOptions {
@@ -86,6 +95,7 @@ export class Turn {
   private readonly marks: ReplyMarks & { release?: number; final?: number } = {};
   private readonly spoken: string[] = [];
   private readonly listener: TurnListener | undefined;
+  private readonly preemption: Preemption | undefined;
   private transcript = '';
   private closed = false;
   private outcomeValue: TurnOutcome | undefined;
@@ -123,6 +133,7 @@ export class Turn {
     if (kind === 'audio') {
       const a = o as AudioTurnOptions;
       this.phaseNow = 'listening';
+      this.preemption = this.createPreemption(a);
       this.listener = new TurnListener({
         stt: o.deps.stt,
         micFormat: a.micFormat,
@@ -132,8 +143,13 @@ export class Turn {
         logger: this.log,
         turnEnd: a.turnEnd,
         onPartial: a.partials ? (text) => this.sendStt(text, false) : undefined,
+        onHeard: this.preemption ? (text) => this.preempt((p) => p.heard(text)) : undefined,
+        onAudio: this.preemption ? (samples) => this.preempt((p) => p.audio(samples)) : undefined,
         onError: (code, message) => this.sendError(code, message),
-        onRelease: () => this.setPhase('thinking'),
+        onRelease: () => {
+          this.preempt((p) => p.released());
+          this.setPhase('thinking');
+        },
       });
       void this.run(() => this.listen());
     } else if (kind === 'announce') {
@@ -173,6 +189,7 @@ export class Turn {
   abort(reason: TurnAbortReason): void {
     if (this.closed) return;
     this.log.debug({ reason }, 'turn aborted');
+    this.preempt((p) => p.cancel('aborted'));
     if (this.ttsStarted && !this.ttsStopped) this.send({ type: 'tts', session_id: this.o.sessionId, state: 'stop', turn: this.id, reason: 'aborted' });
     this.closed = true;
     this.controller.abort();
@@ -185,6 +202,7 @@ export class Turn {
     this.marks.release = this.listener!.releasedAt ?? now();
     this.marks.final = now();
     if (result.sttError !== undefined) {
+      this.preempt((p) => p.cancel('stt_failed'));
       const code = errorCodeFor(result.sttError, 'stt_unavailable');
       this.log.warn({ err: result.sttError, code }, 'speech recognition failed');
       this.sendError(code, 'speech recognition failed');
@@ -202,11 +220,12 @@ export class Turn {
       if (text === undefined || this.closed) return;
       this.marks.final ??= now();
       this.transcript = text;
+      const committed = this.preempt((p) => p.settle(text));
       this.sendStt(text, true);
       this.o.deps.events.transcript({ deviceId: this.o.deviceId, turn: this.id, text });
       if (!text) return this.end('empty');
       this.setPhase('thinking');
-      await this.speak(text, this.o.deps.responder, this.o.deps.apologyText);
+      await this.speak(text, this.o.deps.responder, this.o.deps.apologyText, committed);
     } catch (err) {
       this.failed(err);
     }
@@ -221,14 +240,18 @@ export class Turn {
     }
   }
 
-  /** Speaks the reply to `text` and ends the turn with its outcome. */
-  private async speak(text: string, responder: Responder, apologyText: string): Promise<void> {
+  /** Speaks the reply to `text` (or the committed speculation's) and ends the turn with its outcome. */
+  private async speak(text: string, responder: Responder, apologyText: string, committed?: CommittedReply): Promise<void> {
+    if (committed) {
+      this.marks.firstToken = committed.firstToken;
+      this.marks.firstSentence = committed.firstSentence;
+    }
     const result = await speakReply({
       deviceId: this.o.deviceId,
       text,
-      responder,
+      responder: committed?.responder ?? responder,
       tools: this.o.link.capabilities?.tools,
-      tts: this.o.deps.tts,
+      tts: committed?.tts ?? this.o.deps.tts,
       encoder: createReplyEncoder(this.o.replyParams),
       leadMs: Math.min(this.o.deps.limits.leadMs, this.o.link.capabilities?.maxLeadMs ?? Infinity),
       signal: this.controller.signal,
@@ -316,10 +339,47 @@ export class Turn {
     this.o.onPhase(this, phase);
   }
 
+  private createPreemption(a: AudioTurnOptions): Preemption | undefined {
+    const { deps } = a;
+    if (!deps.preemption?.enabled || !deps.stt.capabilities.partials) return undefined;
+    return new Preemption({
+      settings: deps.preemption,
+      deviceId: a.deviceId,
+      turn: a.turnId,
+      responder: deps.responder,
+      tools: a.link.capabilities?.tools,
+      tts: deps.tts,
+      signal: this.controller.signal,
+      turnEnd: a.turnEnd,
+      report: deps.events.speculation,
+      logger: this.log,
+      now,
+    });
+  }
+
+  /** Preemption only ever saves time: a bug there is logged once and the turn goes on without it. */
+  private preemptionFailed = false;
+  private preempt<T>(step: (p: Preemption) => T): T | undefined {
+    if (!this.preemption || this.preemptionFailed) return undefined;
+    try {
+      return step(this.preemption);
+    } catch (err) {
+      this.preemptionFailed = true;
+      this.log.error({ err }, 'preemptive generation failed; this turn goes on without it');
+      try {
+        this.preemption.cancel('aborted');
+      } catch {
+        // already reported
+      }
+      return undefined;
+    }
+  }
+
   /** Ends the turn once: records it, tells listeners, logs the timings. */
   private end(outcome: TurnOutcome, errorCode?: ErrorCode): void {
     if (this.phaseNow === 'ended') return;
     this.closed = true;
+    this.preempt((p) => p.cancel('aborted')); // a speculation still in flight (none after a final)
     this.outcomeValue = outcome;
     this.controller.abort(); // releases the recognizer and anything still running
     if (this.kind === 'announce') {
@@ -367,6 +427,8 @@ export class Turn {
       releaseToFirstAudioMs: span(m.release, m.firstAudio),
       totalMs: Math.round(now() - this.t0),
       audioMs: this.listener ? Math.round(this.listener.audioMs) : undefined,
+      preempted: this.preemption?.outcome.preempted,
+      speculationLeadMs: span(this.preemption?.outcome.committedStartedAt, m.release),
     };
     for (const key of Object.keys(t) as (keyof TurnTimings)[]) if (t[key] === undefined) delete t[key];
     return t;

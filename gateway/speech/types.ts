@@ -48,6 +48,12 @@ export interface SttProvider {
 export interface TurnEndDetector {
   /** Feeds 16 kHz mono float32 samples; returns true once trailing silence ends the turn. */
   accept(samples: Float32Array): boolean;
+  /**
+   * Optional: whether the audio heard last is silence (a pause), long before the silence
+   * that ends the turn. A detector that can tell implements it, and preemptive generation
+   * listens to it instead of a PauseDetector of its own.
+   */
+  silentNow?(): boolean;
 }
 
 /** Tells when someone starts speaking: realtime listening starts turns (and barges in) with it. */
@@ -64,6 +70,18 @@ export interface TurnEndDetectorFactory {
   create(): TurnEndDetector;
   /** The same VAD watching for the start of speech; absent: realtime listening falls back to `auto`. */
   createSpeechStart?(): SpeechStartDetector;
+}
+
+// ---- pauses (preemptive generation) ------------------------------------------
+
+/** Whether the speaker is silent right now: a pause, not (yet) the end of the turn. */
+export interface SilenceSignal {
+  silentNow(): boolean;
+}
+
+/** A SilenceSignal fed with one turn's audio (16 kHz mono float32). */
+export interface PauseDetector extends SilenceSignal {
+  accept(samples: Float32Array): void;
 }
 
 // ---- text-to-speech ---------------------------------------------------------

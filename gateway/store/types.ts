@@ -19,11 +19,14 @@ export type TurnOutcome =
   | 'aborted' // barge-in, goodbye or disconnect cut it short
   | 'error'; // an engine failed; `errorCode` says which
 
-/** Per-stage timings in ms (stages not reached are absent). */
+/**
+ * Per-stage timings in ms (stages not reached are absent). Stored as JSON, so new fields
+ * need no migration; older rows simply lack them.
+ */
 export interface TurnTimings {
   /** Button released (listen stop) → final transcript. */
   releaseToFinalMs?: number;
-  /** Final transcript → first LLM token. */
+  /** Final transcript → first LLM token; negative when a preempted reply had its first token before the final. */
   finalToFirstTokenMs?: number;
   /** First LLM token → first complete sentence. */
   firstTokenToFirstSentenceMs?: number;
@@ -35,6 +38,14 @@ export interface TurnTimings {
   totalMs?: number;
   /** Milliseconds of microphone audio received. */
   audioMs?: number;
+  /**
+   * Preemptive generation: true when the reply was a speculation started before release and
+   * committed at the final transcript; false when speculations ran but were all discarded;
+   * absent when none ran.
+   */
+  preempted?: boolean;
+  /** How long before release the committed speculation started. */
+  speculationLeadMs?: number;
 }
 
 export interface TurnRecord {

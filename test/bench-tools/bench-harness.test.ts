@@ -177,6 +177,15 @@ describe('benchmark arithmetic', () => {
     expect(overheadOf(device, { sttFinishMs: 30, llmFirstSentenceMs: 330, ttsFirstMs: -1 })).toBeNull();
   });
 
+  it('for a preempted turn takes out only the engine time left at release', () => {
+    const device = { timings: { releaseToFirstAudioMs: 120 } } as LoadTurn;
+    // Started 300 ms before release: 330 + 40 − 300 = 70 ms of engine time after release.
+    expect(overheadOf(device, { sttFinishMs: 30, llmFirstSentenceMs: 330, ttsFirstMs: 40 }, 300)).toBe(20);
+    // Started early enough that the first audio was ready at release: nothing to take out.
+    const ready = { timings: { releaseToFirstAudioMs: 45 } } as LoadTurn;
+    expect(overheadOf(ready, { sttFinishMs: 30, llmFirstSentenceMs: 330, ttsFirstMs: 40 }, 500)).toBe(15);
+  });
+
   it('steps the device count up by doubling, ending at the bound', () => {
     expect(doublingSteps(64)).toEqual([1, 2, 4, 8, 16, 32, 64]);
     expect(doublingSteps(12)).toEqual([1, 2, 4, 8, 12]);

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMic } from '../../device-sim/audio-encoder.ts';
-import type { LoadRecording } from '../../device-sim/load-recordings.ts';
+import { DEFAULT_LOAD_AUDIO, loadRecordings, type LoadRecording } from '../../device-sim/load-recordings.ts';
 import { runSimCli } from '../../device-sim/cli-program.ts';
 import { runLoad } from '../../device-sim/load.ts';
 import type { SimTransport } from '../../device-sim/index.ts';
@@ -107,6 +107,25 @@ describe('runLoad idle mode and failures', () => {
     expect(report.connect.connected).toBe(2);
     expect(report.connect.failed).toBe(1);
     expect(report.connect.failures[0]).toMatch(/^intruder: /);
+  });
+});
+
+describe('recordings with the button held after them (--hold-ms)', () => {
+  it('appends that much silence to what the device sends, and nothing else', async () => {
+    const plain = await loadRecordings([DEFAULT_LOAD_AUDIO], 'pcm16', 60);
+    const held = await loadRecordings([DEFAULT_LOAD_AUDIO], 'pcm16', 60, { holdMs: 480 });
+    expect(held.map((r) => r.name)).toEqual(plain.map((r) => r.name));
+    for (const [i, recording] of held.entries()) {
+      const before = plain[i]!;
+      expect(recording.samples).toEqual(before.samples);
+      expect(recording.mic.durationMs).toBeCloseTo(before.mic.durationMs + 480, 6);
+      const extra = recording.mic.packets.length - before.mic.packets.length;
+      expect(extra).toBeGreaterThanOrEqual(8); // 480 ms of 60 ms frames (the last one shares a frame with the speech)
+      expect(extra).toBeLessThanOrEqual(9);
+      // The recording's own frames are unchanged but the last (now padded with silence, not zeros alone).
+      expect(recording.mic.packets.slice(0, before.mic.packets.length - 1)).toEqual(before.mic.packets.slice(0, -1));
+      for (const packet of recording.mic.packets.slice(before.mic.packets.length)) expect(packet.every((byte) => byte === 0)).toBe(true);
+    }
   });
 });
 

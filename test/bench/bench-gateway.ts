@@ -44,6 +44,13 @@ export interface BenchSetup {
   tts: string;
   ttsWorkers: number | null;
   llm: FakeLlmSettings & { client: string };
+  /** Preemptive generation as this gateway runs it (the bench sets `enabled`; stableMs is the user's config). */
+  preemption: { enabled: boolean; stableMs: number };
+}
+
+export interface BenchGatewayOptions {
+  /** Preemptive generation on (the default configuration) or off (the comparison run). */
+  preemptive: boolean;
 }
 
 /** Session events fanned out to listeners that come and go during the run. */
@@ -64,7 +71,7 @@ function eventFanOut(): { events: SessionEvents; add(listener: SessionEvents): (
   };
 }
 
-export async function startBenchGateway(llm: FakeLlmSettings): Promise<BenchGateway> {
+export async function startBenchGateway(llm: FakeLlmSettings, options: BenchGatewayOptions = { preemptive: true }): Promise<BenchGateway> {
   // The user's own configuration decides where models are and which ones (env VOXGATE_*);
   // the benchmark only swaps in its own data dir, ports and the fake LLM.
   const userConfig = loadConfig({ env: process.env });
@@ -96,6 +103,7 @@ export async function startBenchGateway(llm: FakeLlmSettings): Promise<BenchGate
         'groq.apiKey': 'bench',
         'groq.baseUrl': fakeLlm.baseUrl,
         'llm.providers': ['groq'],
+        'preemption.enabled': options.preemptive,
       },
     });
     if (config.mqttUrl) throw new Error('the benchmark embeds its own broker; unset VOXGATE_MQTT_URL');
@@ -135,6 +143,7 @@ export async function startBenchGateway(llm: FakeLlmSettings): Promise<BenchGate
         tts: voice.real ? `sherpa ${voice.label}` : `espeak-ng ${config.speech.espeak.voice}`,
         ttsWorkers: voice.real ? config.speech.sherpaTts.workers : null,
         llm: { ...llm, client: 'groq-sdk → fake Groq server (own process)' },
+        preemption: { ...config.preemption },
       },
       async stop() {
         await running.stop();

@@ -10,6 +10,10 @@
  * stream finishes just before the gateway's `transcript` event for the turn, so finished
  * streams are matched to transcripts in order (exact when turns do not finish in the same
  * instant, as in the latency phase, which runs one turn at a time).
+ * With preemptive generation a turn may call reply() more than once (speculations that were
+ * discarded, then the final's own call): each call is timed on its own and the turn keeps the
+ * last one, the one that made the reply (a committed speculation, or the final's call). For a
+ * committed speculation the LLM and TTS times start before release.
  */
 import type { ReplyRequest, Responder } from '../../gateway/brain/types.ts';
 import type { SessionEvents } from '../../gateway/session/events.ts';
@@ -36,7 +40,8 @@ export class EngineTimer {
   /** Feed these to the gateway (they pair finished STT streams with turns and report whole turns). */
   readonly events: SessionEvents;
   private readonly finishedStt: Array<{ at: number; ms: number }> = [];
-  private readonly byDevice = new Map<string, EngineTurnTimes>();
+  /** Per device, the turn in progress: its STT flush and its latest reply() call's times. */
+  private readonly byDevice = new Map<string, { sttFinishMs?: number; reply?: EngineTurnTimes }>();
   private readonly bySignal = new WeakMap<AbortSignal, EngineTurnTimes>();
   private readonly listeners = new Set<(record: TurnRecord, engines: EngineTurnTimes) => void>();
 
@@ -51,8 +56,10 @@ export class EngineTimer {
         if (finished) times.sttFinishMs = finished.ms;
       },
       turnRecorded: (record) => {
-        const times = this.byDevice.get(record.deviceId) ?? {};
+        const turn = this.byDevice.get(record.deviceId) ?? {};
         this.byDevice.delete(record.deviceId);
+        const times: EngineTurnTimes = { ...turn.reply };
+        if (turn.sttFinishMs !== undefined) times.sttFinishMs = turn.sttFinishMs;
         for (const listener of this.listeners) listener(record, times);
       },
     };
@@ -69,7 +76,8 @@ export class EngineTimer {
     const timer = this;
     return {
       async *reply(request: ReplyRequest) {
-        const times = timer.times(request.deviceId);
+        const times: EngineTurnTimes = {};
+        timer.times(request.deviceId).reply = times; // the latest call is the turn's reply
         timer.bySignal.set(request.signal, times);
         const start = now();
         const sentences = inner().reply({
@@ -89,7 +97,7 @@ export class EngineTimer {
     };
   }
 
-  private times(deviceId: string): EngineTurnTimes {
+  private times(deviceId: string): { sttFinishMs?: number; reply?: EngineTurnTimes } {
     let times = this.byDevice.get(deviceId);
     if (!times) this.byDevice.set(deviceId, (times = {}));
     return times;

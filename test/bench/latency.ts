@@ -27,7 +27,9 @@ export interface LatencyOptions {
   frameMs: number;
   devices: number;
   turnsPerDevice: number;
+  /** Loaded with this hold (silence before release); passed on to the load child. */
   recordings: readonly LoadRecording[];
+  holdMs: number;
   seed: number;
 }
 
@@ -59,6 +61,23 @@ export interface LatencyStages {
   gatewayOverhead: LatencySummary;
 }
 
+/** Preemptive generation in the phase (session `speculation` events of its devices). */
+export interface PreemptionCounts {
+  started: number;
+  committed: number;
+  discarded: number;
+  /** committed ÷ started; null when none started. */
+  hitRate: number | null;
+  /** Joined turns whose reply was a committed speculation. */
+  preemptedTurns: number;
+  discardReasons: Record<string, number>;
+  /** Preempted turns: how long before release their speculation started (gateway clock). */
+  leadMs: LatencySummary;
+  /** Release → first reply audio (device clock) of the preempted turns, and of the others. */
+  preemptedReleaseToFirstAudio: LatencySummary;
+  otherReleaseToFirstAudio: LatencySummary;
+}
+
 export interface LatencyResult {
   transport: string;
   codec: string;
@@ -69,6 +88,7 @@ export interface LatencyResult {
   joined: number;
   failures: string[];
   stages: LatencyStages;
+  preemption: PreemptionCounts;
 }
 
 export interface BaselineStages {
@@ -95,11 +115,18 @@ const RECORD_WAIT_MS = 5_000;
 
 const key = (deviceId: string, turn: number | null) => `${deviceId}#${turn}`;
 
-export function overheadOf(device: LoadTurn, engines: EngineTurnTimes): number | null {
+/**
+ * Null when a stage is missing. For a preempted turn (`speculationLeadMs`: its speculation
+ * started that long before release) the LLM and the first synthesis ran from the speculation's
+ * start, so only what was left of them at release is taken out: max(0, llmFirstSentence +
+ * ttsFirstSentence − lead).
+ */
+export function overheadOf(device: LoadTurn, engines: EngineTurnTimes, speculationLeadMs?: number): number | null {
   const total = device.timings.releaseToFirstAudioMs;
   const { sttFinishMs, llmFirstSentenceMs, ttsFirstMs } = engines;
   if (total === null || sttFinishMs === undefined || llmFirstSentenceMs === undefined || ttsFirstMs === undefined || ttsFirstMs < 0) return null;
-  return total - sttFinishMs - llmFirstSentenceMs - ttsFirstMs;
+  const engineAfterRelease = llmFirstSentenceMs + ttsFirstMs - (speculationLeadMs ?? 0);
+  return total - sttFinishMs - Math.max(0, engineAfterRelease);
 }
 
 export async function runLatencyPhase(bench: BenchGateway, options: LatencyOptions): Promise<{ result: LatencyResult; joined: JoinedTurn[] }> {
@@ -107,6 +134,14 @@ export async function runLatencyPhase(bench: BenchGateway, options: LatencyOptio
   const records = new Map<string, { record: TurnRecord; engines: EngineTurnTimes }>();
   const stopListening = bench.timer.onTurn((record, engines) => {
     if (record.deviceId.startsWith(prefix)) records.set(key(record.deviceId, record.turn), { record, engines });
+  });
+  const speculations = { started: 0, committed: 0, discarded: 0, discardReasons: {} as Record<string, number> };
+  const stopCounting = bench.listen({
+    speculation: (e) => {
+      if (!e.deviceId.startsWith(prefix)) return;
+      speculations[e.event]++;
+      if (e.event === 'discarded') speculations.discardReasons[e.reason] = (speculations.discardReasons[e.reason] ?? 0) + 1;
+    },
   });
   const longest = Math.max(...options.recordings.map((r) => r.mic.durationMs));
   const maxRunMs = options.turnsPerDevice * (longest + TURN_BUDGET_MS);
@@ -118,6 +153,7 @@ export async function runLatencyPhase(bench: BenchGateway, options: LatencyOptio
         ...['--register', '--data-dir', bench.config.dataDir, '--id-prefix', prefix, '--devices', String(options.devices)],
         ...['--turns', String(options.turnsPerDevice), '--codec', options.codec, '--frame-ms', String(options.frameMs)],
         ...['--start-spread', '3000', '--pause', '300-1500', '--seed', String(options.seed), '--max-run', String(maxRunMs / 1000)],
+        ...['--hold-ms', String(options.holdMs)],
         ...options.recordings.flatMap((r) => ['--audio', r.file]),
       ],
       maxRunMs + TURN_BUDGET_MS,
@@ -129,12 +165,17 @@ export async function runLatencyPhase(bench: BenchGateway, options: LatencyOptio
     }
   } finally {
     stopListening();
+    stopCounting();
   }
 
   const joined: JoinedTurn[] = [];
   for (const turn of report.turns) {
     const found = turn.ok ? records.get(key(turn.device, turn.turn)) : undefined;
-    if (found) joined.push({ device: turn, gateway: found.record, engines: found.engines, overheadMs: overheadOf(turn, found.engines) });
+    if (found) {
+      const { preempted, speculationLeadMs } = found.record.timings;
+      const overheadMs = overheadOf(turn, found.engines, preempted ? (speculationLeadMs ?? 0) : undefined);
+      joined.push({ device: turn, gateway: found.record, engines: found.engines, overheadMs });
+    }
   }
   const s = summarizeLatencies;
   const gw = (pick: (t: TurnRecord['timings']) => number | undefined) => s(joined.map((j) => pick(j.gateway.timings)));
@@ -166,6 +207,14 @@ export async function runLatencyPhase(bench: BenchGateway, options: LatencyOptio
         llmFirstSentence: eng((e) => e.llmFirstSentenceMs),
         ttsFirstSentence: eng((e) => (e.ttsFirstMs !== undefined && e.ttsFirstMs >= 0 ? e.ttsFirstMs : undefined)),
         gatewayOverhead: s(joined.map((j) => j.overheadMs)),
+      },
+      preemption: {
+        ...speculations,
+        hitRate: speculations.started === 0 ? null : Math.round((speculations.committed / speculations.started) * 100) / 100,
+        preemptedTurns: joined.filter((j) => j.gateway.timings.preempted === true).length,
+        leadMs: s(joined.map((j) => j.gateway.timings.speculationLeadMs)),
+        preemptedReleaseToFirstAudio: s(joined.filter((j) => j.gateway.timings.preempted === true).map((j) => j.device.timings.releaseToFirstAudioMs)),
+        otherReleaseToFirstAudio: s(joined.filter((j) => j.gateway.timings.preempted !== true).map((j) => j.device.timings.releaseToFirstAudioMs)),
       },
     },
   };

@@ -20,8 +20,11 @@ export interface BenchResult {
   durationS: number;
   quick: boolean;
   machine: Machine;
-  setup: BenchSetup & { transport: string; codec: string; frameMs: number };
+  setup: BenchSetup & { transport: string; codec: string; frameMs: number; holdMs: number };
+  /** With preemptive generation (the default configuration). */
   latency: LatencyResult;
+  /** The same measurement on a gateway with VOXGATE_PREEMPTIVE=off, in the same run. */
+  latencyWithoutPreemption: LatencyResult;
   baseline: BaselineResult;
   scale: ScaleResult | null;
   idle: IdleResult | null;
@@ -29,7 +32,7 @@ export interface BenchResult {
 }
 
 export const DEFINITIONS: Record<string, string> = {
-  release: "the device's `listen stop` (button released); device-clock stages start when the device sends it, gateway-clock stages when the gateway handles it",
+  release: "the device's `listen stop` (button released, holdMs after the recording ends); device-clock stages start when the device sends it, gateway-clock stages when the gateway handles it",
   releaseToFinal: 'release → `stt final` received by the device (device clock)',
   gatewayReleaseToFirstToken: 'release → first LLM token, gateway clock (TurnTimings releaseToFinalMs + finalToFirstTokenMs); the device cannot see tokens',
   releaseToFirstAudio: 'release → first reply audio packet received by the device (device clock)',
@@ -38,7 +41,10 @@ export const DEFINITIONS: Record<string, string> = {
   llmFirstSentence: 'engine: responder.reply() called → first complete sentence (as llmFirstToken, plus tokens until the sentence ends)',
   ttsFirstSentence: "engine: the first sentence's synthesize() call → its audio",
   gatewayOverhead:
-    'device release → first audio − sttFlush − llmFirstSentence − ttsFirstSentence: both network hops, waiting for the last mic frames, decoding, turn bookkeeping, resampling + encoding the first packet, pacing, event-loop queueing',
+    'device release → first audio − sttFlush − llmFirstSentence − ttsFirstSentence: both network hops, waiting for the last mic frames, decoding, turn bookkeeping, resampling + encoding the first packet, pacing, event-loop queueing; for a preempted turn only what was left of llmFirstSentence + ttsFirstSentence at release is taken out (they ran from when the speculation started, speculationLeadMs before release)',
+  preemption:
+    'preemptive generation: speculations started (an LLM request each) on a partial transcript stable for stableMs while the speaker was silent; committed = became the reply; discarded = thrown away unheard (extra LLM calls); hitRate = committed ÷ started; preemptedTurns = turns whose reply was a committed speculation',
+  latencyWithoutPreemption: 'the same latency phase (same devices, recordings, seed) on a second gateway with VOXGATE_PREEMPTIVE=off, in the same run',
   baseline:
     'non-streaming pipeline on the same engine objects, in-process (no network hops): buffer the mic packets; at release decode them all, feed the recognizer at once, finish; await the whole LLM answer; synthesize it whole; resample and encode the first packet',
   ratio: 'baseline release → first audio ÷ voxgate release → first audio (device clock), at each percentile; perTurnMedian = median of the per-turn ratios',
@@ -69,7 +75,7 @@ export function formatBench(r: BenchResult): string {
   out.push(
     `engines: STT sherpa-onnx ${s.stt}${s.sttReal ? '' : ' — NOT a real model: recognition cost is not a real model\'s'}, ${s.sttWorkers} worker(s), Silero VAD gate (${s.vad}); TTS ${s.tts}; LLM fake Groq (TTFT ${s.llm.ttftMs} ms, ${s.llm.tokensPerSecond} tokens/s) via groq-sdk`,
   );
-  out.push(`devices: ${s.transport}, mic ${s.codec} ${s.frameMs} ms frames, reply ${s.codec} 16 kHz`);
+  out.push(`devices: ${s.transport}, mic ${s.codec} ${s.frameMs} ms frames, reply ${s.codec} 16 kHz; latency phase: button held ${s.holdMs} ms after each recording`);
 
   const l = r.latency;
   const st = l.stages;
@@ -94,6 +100,28 @@ export function formatBench(r: BenchResult): string {
     ),
   );
   for (const failure of l.failures.slice(0, 5)) out.push(`  failed: ${failure}`);
+
+  const w = r.latencyWithoutPreemption;
+  const p = l.preemption;
+  const pct = (v: number | null) => (v === null ? '—' : `${Math.round(v * 100)} %`);
+  out.push('', `Preemptive generation — ${s.preemption.enabled ? 'on' : 'off'} (stable ${s.preemption.stableMs} ms); the same phase with it off on a second gateway (ms)`);
+  out.push(
+    table(
+      ['release → first reply audio (device)', 'p50', 'p95', 'p99', 'n'],
+      [
+        ['with preemption', ms(st.releaseToFirstAudio.p50), ms(st.releaseToFirstAudio.p95), ms(st.releaseToFirstAudio.p99), String(st.releaseToFirstAudio.count)],
+        ['  preempted turns', ms(p.preemptedReleaseToFirstAudio.p50), ms(p.preemptedReleaseToFirstAudio.p95), ms(p.preemptedReleaseToFirstAudio.p99), String(p.preemptedReleaseToFirstAudio.count)],
+        ['  the other turns', ms(p.otherReleaseToFirstAudio.p50), ms(p.otherReleaseToFirstAudio.p95), ms(p.otherReleaseToFirstAudio.p99), String(p.otherReleaseToFirstAudio.count)],
+        ['without preemption (second gateway)', ms(w.stages.releaseToFirstAudio.p50), ms(w.stages.releaseToFirstAudio.p95), ms(w.stages.releaseToFirstAudio.p99), String(w.stages.releaseToFirstAudio.count)],
+        ['speculation start → release (preempted)', ms(p.leadMs.p50), ms(p.leadMs.p95), ms(p.leadMs.p99), String(p.leadMs.count)],
+        ['LLM TTFT (fake server setting)', ms(s.llm.ttftMs), '', '', ''],
+      ],
+    ),
+  );
+  out.push(
+    `speculations: ${p.started} started, ${p.committed} committed, ${p.discarded} discarded (${Object.entries(p.discardReasons).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); hit rate ${pct(p.hitRate)}; ${p.preemptedTurns}/${l.joined} turns preempted`,
+  );
+  for (const failure of w.failures.slice(0, 5)) out.push(`  failed (without preemption): ${failure}`);
 
   const b = r.baseline;
   const x = (v: number | null) => (v === null ? '—' : `×${v.toFixed(2)}`);

@@ -6,6 +6,8 @@
  *      per-stage percentiles from the devices', the gateway's and the engines' clocks, and
  *      the gateway's own overhead (latency.ts);
  *   2. baseline: the same turns through a non-streaming pipeline on the same engines;
+ *      then the latency phase again on a second gateway with preemptive generation off
+ *      (latencyWithoutPreemption), for the comparison;
  *   3. idle: memory per idle connected MQTT device (idle.ts);
  *   4. scale: 1, 2, 4, … devices talking at once until partials fall 500 ms behind or the
  *      event loop lags 50 ms (scale.ts).
@@ -18,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_LOAD_AUDIO, loadRecordings } from '../../device-sim/load-recordings.ts';
 import { startBenchGateway } from './bench-gateway.ts';
 import { runIdlePhase } from './idle.ts';
-import { runBaselinePhase, runLatencyPhase } from './latency.ts';
+import { runBaselinePhase, runLatencyPhase, type LatencyOptions } from './latency.ts';
 import { DEFINITIONS, formatBench, type BenchResult, type Machine } from './report.ts';
 import { DEFAULT_SCALE_CRITERIA, doublingSteps, runScalePhase } from './scale.ts';
 
@@ -27,6 +29,12 @@ const BENCH_REPLY =
   'Sure, the kitchen light is on now. The front door is locked, and the heating is set to twenty one degrees. Is there anything else I can do for you?';
 /** The clip every device of a scale step speaks: 8.4 s of English at 16 kHz. */
 const SCALE_CLIP = 'mms-eng';
+/**
+ * The latency phase's devices keep the button held this long after each recording (which
+ * ends 0.1–0.2 s after its last word): a person releases a moment after finishing, and only
+ * that moment lets a reply start before release (docs/latency.md).
+ */
+const DEFAULT_HOLD_MS = 500;
 /** Upper bounds of the knobs, so a typo cannot run for hours or exhaust the machine. */
 const LIMITS = { devices: 256, turns: 100, idleDevices: 5000 };
 
@@ -39,6 +47,8 @@ const USAGE = `usage: npm run bench -- [options]
   --llm-tokens-per-s N    fake LLM tokens (words) per second after the first (default 100)
   --latency-devices N     devices in the latency phase (default 3; quick 2)
   --latency-turns N       turns per device in the latency phase (default 4; quick 2)
+  --hold-ms N             latency phase: the button stays held N ms after each recording
+                          (a person releases a moment after the last word; default 500)
   --max-devices N         largest scale step (default 64; quick 8)
   --scale-turns N         turns per device per scale step (default 1)
   --idle-devices N        idle MQTT devices (default 2000; quick 200; 0 skips)
@@ -77,6 +87,7 @@ async function main(): Promise<number> {
       'llm-tokens-per-s': { type: 'string' },
       'latency-devices': { type: 'string' },
       'latency-turns': { type: 'string' },
+      'hold-ms': { type: 'string' },
       'max-devices': { type: 'string' },
       'scale-turns': { type: 'string' },
       'idle-devices': { type: 'string' },
@@ -106,14 +117,17 @@ async function main(): Promise<number> {
   const scaleTurns = intOption(values['scale-turns'], 1, 'scale-turns', 1, LIMITS.turns);
   const idleDevices = intOption(values['idle-devices'], quick ? 200 : 2000, 'idle-devices', 0, LIMITS.idleDevices);
   const seed = intOption(values.seed, 1, 'seed', 0, 2 ** 32 - 1);
+  const holdMs = intOption(values['hold-ms'], DEFAULT_HOLD_MS, 'hold-ms', 0, 10_000);
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const host = machine();
   log(`load average at start: ${host.loadAverageAtStart.join(' / ')} on ${host.cores} cores`);
-  const recordings = await loadRecordings([DEFAULT_LOAD_AUDIO], codec, frameMs);
-  const clip = recordings.find((r) => r.name === SCALE_CLIP) ?? recordings[0]!;
+  const recordings = await loadRecordings([DEFAULT_LOAD_AUDIO], codec, frameMs, { holdMs });
+  // The scale phase measures partials while talking: its clip without the hold.
+  const plain = await loadRecordings([DEFAULT_LOAD_AUDIO], codec, frameMs);
+  const clip = plain.find((r) => r.name === SCALE_CLIP) ?? plain[0]!;
 
   const bench = await startBenchGateway(llm);
   // A crash or Ctrl-C must not leave the child processes and temp dir behind.
@@ -124,9 +138,12 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     log(`gateway up: STT ${bench.setup.stt}, TTS ${bench.setup.tts}; latency phase (${latencyDevices} device(s) × ${latencyTurns} turns)…`);
-    const { result: latency, joined } = await runLatencyPhase(bench, { transport, codec, frameMs, devices: latencyDevices, turnsPerDevice: latencyTurns, recordings, seed });
+    const latencyOptions: LatencyOptions = { transport, codec, frameMs, devices: latencyDevices, turnsPerDevice: latencyTurns, recordings, holdMs, seed };
+    const { result: latency, joined } = await runLatencyPhase(bench, latencyOptions);
     log(`latency: ${latency.completed}/${latency.turns} turns; baseline on the same ${joined.length} turns…`);
     const baseline = await runBaselinePhase(bench, joined, recordings, latency.stages.releaseToFirstAudio);
+    log(`the same latency phase without preemptive generation (a second gateway, VOXGATE_PREEMPTIVE=off)…`);
+    const withoutPreemption = await runWithoutPreemption(llm, latencyOptions);
     // Idle before scale: the scale steps leave the heap grown, and RSS that is freed but kept
     // would absorb the idle devices' memory and hide it.
     let idle = null;
@@ -148,19 +165,31 @@ async function main(): Promise<number> {
       durationS: Math.round((performance.now() - started) / 1000),
       quick,
       machine: host,
-      setup: { ...bench.setup, transport, codec, frameMs },
+      setup: { ...bench.setup, transport, codec, frameMs, holdMs },
       latency,
+      latencyWithoutPreemption: withoutPreemption,
       baseline,
       scale,
       idle,
       definitions: DEFINITIONS,
     };
     process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatBench(result));
-    return latency.joined > 0 && latency.failures.length === 0 ? 0 : 1;
+    const ok = (phase: typeof latency) => phase.joined > 0 && phase.failures.length === 0;
+    return ok(latency) && ok(withoutPreemption) ? 0 : 1;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     await stop();
+  }
+}
+
+/** The latency phase on a gateway of its own with preemption off, stopped afterwards. */
+async function runWithoutPreemption(llm: Parameters<typeof startBenchGateway>[0], options: Parameters<typeof runLatencyPhase>[1]) {
+  const bench = await startBenchGateway(llm, { preemptive: false });
+  try {
+    return (await runLatencyPhase(bench, options)).result;
+  } finally {
+    await bench.stop();
   }
 }
 

@@ -62,6 +62,11 @@ afterEach(async () => {
 });
 
 describe('home tools', () => {
+  it('say which change the home: listing is read-only (may run for a speculative reply), switching is not', () => {
+    expect(tools[LIST_TOOL_NAME]!.sideEffects).toBe(false);
+    expect(tools[CONTROL_TOOL_NAME]!.sideEffects).toBe(true);
+  });
+
   it('list only what may be controlled, with states', async () => {
     const listed = JSON.parse(await run(LIST_TOOL_NAME, {})) as { devices: Array<Record<string, unknown>> };
     expect(listed.devices).toEqual([

@@ -66,7 +66,20 @@ export class E2eGateway {
     const config = loadConfig({
       env: {},
       // No first-start model download: tests never reach outside the machine (test/speech/auto-pull.test.ts covers it).
-      overrides: { dataDir, host: '127.0.0.1', httpPort: 0, mqttPort: 0, logLevel: 'debug', 'wyoming.port': 'off', 'speech.autoPull': false, ...options.overrides },
+      // Preemptive generation off unless a test turns it on (test/e2e/preemption.test.ts): tests script
+      // the fake LLM answer by answer, one request per turn, and a pause in their speech would add
+      // speculative requests.
+      overrides: {
+        dataDir,
+        host: '127.0.0.1',
+        httpPort: 0,
+        mqttPort: 0,
+        logLevel: 'debug',
+        'wyoming.port': 'off',
+        'speech.autoPull': false,
+        'preemption.enabled': false,
+        ...options.overrides,
+      },
     });
     const log = createCaptureLogger(options.logLevel ?? 'debug');
     let self: E2eGateway | undefined;

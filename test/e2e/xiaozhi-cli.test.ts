@@ -90,6 +90,8 @@ describe('stock xiaozhi firmware with the real executables', () => {
       VOXGATE_STT: 'sherpa',
       VOXGATE_STT_MODEL: fixtureModels().asr,
       VOXGATE_VAD_MODEL: SILERO_VAD_MODEL,
+      // The fake LLM is scripted one request per turn; speculative requests would take its answers.
+      VOXGATE_PREEMPTIVE: 'off',
     };
     gateway = spawn(process.execPath, [VOXGATE, 'start'], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     gateway.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.text += chunk));

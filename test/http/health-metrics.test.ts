@@ -158,6 +158,38 @@ describe('GET /metrics', () => {
     });
   });
 
+  it('counts preemptive generation: speculations started, committed and discarded by reason', async () => {
+    const stt = new FakeStt();
+    const g = await gateway({ stt });
+    const before = await metricsText(g);
+    expect(sample(before, 'voxgate_speculations_started_total')).toBe(0);
+    expect(sample(before, 'voxgate_speculations_committed_total')).toBe(0);
+    expect(sample(before, 'voxgate_speculations_discarded_total', { reason: 'changed' })).toBe(0);
+
+    const sim = await device(g, 'websocket');
+    // Three words, then the button held through a pause (default settings: the speculation starts in it).
+    const words = sine(220, 16000, 0.6, 0.3);
+    const held = new Float32Array(words.length + 16000);
+    held.set(words);
+    const committed = await sim.talk(held);
+    expect(committed.stopReason).toBe('done');
+    // The recognizer hears more at the end than it had said: the speculation is discarded.
+    stt.options.transcript = 'turn on the kitchen light';
+    const discarded = await sim.talk(held);
+    expect(discarded.final).toBe('turn on the kitchen light');
+
+    await eventually(async () => {
+      const text = await metricsText(g);
+      expect(sample(text, 'voxgate_speculations_started_total')).toBe(2);
+      expect(sample(text, 'voxgate_speculations_committed_total')).toBe(1);
+      expect(sample(text, 'voxgate_speculations_discarded_total', { reason: 'changed' })).toBe(1);
+      expect(sample(text, 'voxgate_speculations_discarded_total', { reason: 'aborted' })).toBe(0);
+      expect(sample(text, 'voxgate_turn_release_to_first_token_seconds_count', { kind: 'audio' })).toBe(2);
+    });
+    const turns = g.gateway.store.turns.listTurns(g.device.id);
+    expect(turns.map((t) => t.timings.preempted)).toEqual([false, true]); // newest first
+  });
+
   it('measures the STT real-time factor of HTTP transcriptions', async () => {
     const g = await gateway({ stt: new FakeStt({ finishDelayMs: 100 }) });
     const body = new FormData();

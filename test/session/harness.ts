@@ -2,11 +2,14 @@
 import { parseDeviceMessage, type GatewayMessage } from '../../protocol/index.ts';
 import { createOpusEncoder } from '../../audio/opus.ts';
 import { int16ToPcm16Bytes } from '../../audio/pcm16.ts';
+import type { Responder } from '../../gateway/brain/types.ts';
 import { LimitsSchema, type Limits } from '../../gateway/session/limits-config.ts';
+import type { PreemptionSettings } from '../../gateway/session/preemption-config.ts';
 import type { SessionEvents } from '../../gateway/session/events.ts';
 import type { DeviceSessionPort, InboundAudio, TransportName } from '../../gateway/session/link.ts';
 import { createSessionHub, type SessionHubDeps } from '../../gateway/session/session-hub.ts';
 import type { TurnEndDetectorFactory } from '../../gateway/speech/types.ts';
+import type { TurnRecorder } from '../../gateway/store/types.ts';
 import { readWavPcm16, SPEECH_60S_WAV } from '../audio/wav.ts';
 import { createCaptureLogger } from '../fakes/capture-logger.ts';
 import { FakeLink } from '../fakes/fake-link.ts';
@@ -23,6 +26,12 @@ export interface HarnessOptions {
   stt?: FakeSttOptions;
   tts?: FakeTtsOptions;
   responder?: FakeResponderOptions;
+  /** A responder that replaces the fake (e.g. the real ConversationResponder); `responder` then only configures the unused fake. */
+  brain?: Responder;
+  /** Turns are recorded here too (e.g. a real store, for conversation memory). */
+  alsoRecordTo?: TurnRecorder;
+  /** Preemptive generation; off when absent (as for a hub without it). */
+  preemption?: PreemptionSettings;
   turnEnd?: TurnEndDetectorFactory;
   transport?: TransportName;
   deviceId?: string;
@@ -45,8 +54,9 @@ export function createHarness(options: HarnessOptions = {}) {
   const deps: SessionHubDeps = {
     stt,
     tts,
-    responder,
-    recorder,
+    responder: options.brain ?? responder,
+    recorder: options.alsoRecordTo ? { recordTurn: (turn) => (options.alsoRecordTo!.recordTurn(turn), recorder.recordTurn(turn)) } : recorder,
+    preemption: options.preemption,
     turnEnd: options.turnEnd,
     limits: { ...TEST_LIMITS, ...options.limits },
     logger: log.logger,

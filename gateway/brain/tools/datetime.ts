@@ -54,6 +54,7 @@ export function createDateTimeTool(options: DateTimeToolOptions): Tool {
     name: DATETIME_TOOL_NAME,
     description: 'Get the current local date, day of the week and time where the user is. Use it whenever the answer depends on today\'s date or the time.',
     parameters: { type: 'object', properties: {}, additionalProperties: false },
+    sideEffects: false,
     execute: () => JSON.stringify(describeDateTime(now(), options.timeZone)),
   };
 }

@@ -163,6 +163,9 @@ export class BridgeWorld {
         'groq.baseUrl': groq.baseUrl,
         'llm.maxRetries': 0,
         'limits.rateBurstMs': 600_000,
+        // The tests script the fake LLM one request per turn; speculative requests (preemptive
+        // generation, test/e2e/preemption.test.ts) would take their answers.
+        'preemption.enabled': false,
       },
     });
     config.bridge = {
