@@ -40,6 +40,8 @@ export interface XiaozhiMqttChannel extends XiaozhiSimChannel {
   readonly udpStats: Readonly<UdpChannelStats>;
   /** The server hello's udp block in use (for tests that forge datagrams). */
   readonly udpParams: { server: string; port: number; key: Buffer; nonce: Buffer } | undefined;
+  /** The datagram sendAudio would send for `packet`, advancing the sequence, not sent (tests send it twice: a replay). */
+  sealNext(packet: Uint8Array): Buffer | undefined;
 }
 
 interface AudioChannel {
@@ -194,11 +196,16 @@ export function connectXiaozhiMqtt(options: XiaozhiMqttOptions, handlers: Xiaozh
         return audio ? { server: audio.server, port: audio.port, key: audio.key, nonce: audio.nonce } : undefined;
       },
       sendJson: publish,
-      sendAudio(packet) {
+      sealNext(packet) {
         const a = audio;
-        if (!a) return;
+        if (!a) return undefined;
         a.localSequence++;
-        a.socket.send(sealUdpPacket(a.cipher, a.nonce, packet, 0, a.localSequence));
+        return sealUdpPacket(a.cipher, a.nonce, packet, 0, a.localSequence);
+      },
+      sendAudio(packet) {
+        const datagram = channel.sealNext(packet);
+        if (!datagram) return;
+        audio!.socket.send(datagram);
         stats.sent++;
       },
       sendRawBinary(datagram) {

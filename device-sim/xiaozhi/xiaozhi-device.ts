@@ -229,9 +229,12 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
 
   /** A typed turn (`listen detect` with text that is not a wake word). */
   async typed(text: string, options: Pick<XiaozhiTalkOptions, 'abortAfterMs'> = {}): Promise<TurnResult> {
-    this.beginTurn();
+    const channel = this.beginTurn();
     const turn = this.startTurn('typed', options.abortAfterMs);
     try {
+      // MQTT: the firmware sends the wake word's buffered audio before `listen detect`
+      // (CONFIG_SEND_WAKE_WORD_DATA, on by default); the gateway learns its UDP address from it.
+      if (channel.transport === 'mqtt') this.sendWakeWordAudio(channel);
       await this.send({ session_id: this.sessionId, type: 'listen', state: 'detect', text });
     } catch (error) {
       this.recordIssue('connection', `typed turn: ${(error as Error).message}`);
@@ -289,6 +292,14 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
     if (!this.ready || !this.channel) throw new Error('device is not connected');
     if (this.turn) throw new Error('a turn is already in progress');
     return this.channel;
+  }
+
+  /** Three 60 ms frames of silence standing in for the wake word (DTX packets, as the firmware's encoder makes them). */
+  private sendWakeWordAudio(channel: XiaozhiSimChannel): void {
+    const encoder = createOpusEncoder(16000, { bitrate: MIC_OPUS_BITRATE, dtx: true });
+    const silence = float32ToInt16(new Float32Array(micFrameSamples(XIAOZHI_MIC_FRAME_MS)));
+    for (let i = 0; i < 3; i++) channel.sendAudio(encoder.encode(silence));
+    encoder.close();
   }
 
   private startTurn(kind: 'audio' | 'typed', abortAfterMs: number | undefined): XiaozhiTurn {
