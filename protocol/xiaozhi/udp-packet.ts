@@ -71,9 +71,9 @@ const counterBlocks = Buffer.alloc(Math.ceil(UDP_MAX_PAYLOAD_BYTES / 16) * 16);
 /**
  * AES-128-CTR with a per-packet IV, without a cipher object per packet: one AES-ECB context per
  * key encrypts the counter blocks into the keystream (CTR is exactly that), so a packet costs
- * one keystream buffer and an XOR (about 2 µs for 60 ms of audio; a fresh `aes-128-ctr`
- * cipher each packet costs about 3 µs and a native context). Encryption and decryption are the
- * same operation.
+ * one keystream buffer and an XOR. Measured for a 180-byte packet (60 ms of speech) on a
+ * 2-core EPYC VM: about 2.5 µs to seal, against about 4 µs with a fresh `aes-128-ctr` cipher
+ * (and its native context) per packet. Encryption and decryption are the same operation.
  */
 export class XiaozhiUdpCipher {
   private readonly ecb: Cipher;

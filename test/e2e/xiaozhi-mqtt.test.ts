@@ -144,7 +144,10 @@ describe('stock firmware over MQTT + UDP', () => {
     await passes(() => expect(gw.gateway.sessions.connectedDevices()).toEqual([]));
     const third = await device.openAudioChannel();
     expect(third.session_id).not.toBe(again.session_id);
-    expect((await device.typed('are you there')).stopReason).toBe('done');
+    const typed = await device.typed('are you there');
+    expect(typed.stopReason).toBe('done');
+    // The wake-word audio before `listen detect` told the gateway where to send the reply.
+    expect(typed.replyAudio.samples.length).toBeGreaterThan(0);
     expect(gw.lines(id, 'xiaozhi mqtt disconnected')).toEqual([]);
     expect(device.issues).toEqual([]);
   });

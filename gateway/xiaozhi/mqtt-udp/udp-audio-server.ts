@@ -26,7 +26,6 @@ import { isIPv6 } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { opusPacketDurationTenthsMs } from '../../../audio/opus-packet.ts';
 import {
-  readUdpHeader,
   sealUdpPacket,
   udpFramingProblem,
   udpNonce,
@@ -185,16 +184,17 @@ export async function startUdpAudioServer(options: UdpAudioServerOptions): Promi
         stats.received++;
         const problem = udpFramingProblem(datagram);
         if (problem) return drop(problem, from);
-        const header = readUdpHeader(datagram);
-        if (header.payloadLength === 0) return drop('empty', from);
-        if (header.payloadLength > UDP_MAX_PAYLOAD_BYTES) return drop('oversized', from, { bytes: header.payloadLength });
-        if (header.sequence <= lastSequence) return drop('replay', from, { sequence: header.sequence, last: lastSequence });
+        const payloadLength = datagram.readUInt16BE(2);
+        const sequence = datagram.readUInt32BE(12);
+        if (payloadLength === 0) return drop('empty', from);
+        if (payloadLength > UDP_MAX_PAYLOAD_BYTES) return drop('oversized', from, { bytes: payloadLength });
+        if (sequence <= lastSequence) return drop('replay', from, { sequence, last: lastSequence });
         // Decrypted in place: the datagram buffer is this message's own.
         const payload = datagram.subarray(UDP_HEADER_BYTES);
         cipher.apply(datagram.subarray(0, UDP_HEADER_BYTES), payload, payload);
         const tenths = opusPacketDurationTenthsMs(payload);
         if (tenths !== expectedTenths) return drop('undecryptable', from, { bytes: payload.length, durationMs: tenths === null ? null : tenths / 10 });
-        lastSequence = header.sequence;
+        lastSequence = sequence;
         if (remote?.address !== from.address || remote.port !== from.port) {
           if (remote) log.info({ from: `${remote.address}:${remote.port}`, to: `${from.address}:${from.port}` }, 'device udp address changed');
           remote = { address: from.address, port: from.port };

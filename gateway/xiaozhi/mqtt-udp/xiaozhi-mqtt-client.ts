@@ -216,9 +216,13 @@ export class XiaozhiMqttClient implements DirectClient {
     }
   }
 
-  /** Something came from the device: its channel is alive for another idleCloseMs. */
+  /** Something came from the device: its channel is alive for another idleCloseMs (one timer per channel, restarted per packet). */
   private heard(channel: AudioChannel): void {
-    clearTimeout(channel.silence);
+    if (channel.ended) return; // refresh() would bring a cleared timer back
+    if (channel.silence) {
+      channel.silence.refresh();
+      return;
+    }
     channel.silence = setTimeout(() => this.end(channel, `nothing from the device for ${this.deps.idleCloseMs} ms`, true), this.deps.idleCloseMs);
     channel.silence.unref?.();
   }
