@@ -101,13 +101,15 @@ Examples:
   voxgate-sim load --transport mqtt --url mqtt://127.0.0.1:1883 --register --data-dir ./data \\
       --devices 2000 --idle --duration 120
   voxgate-sim load --protocol xiaozhi --ota http://127.0.0.1:8080/xiaozhi/ota/ --register \\
-      --data-dir ./data --devices 8 --turns 2    # stock xiaozhi firmware, pre-registered by MAC`;
+      --data-dir ./data --devices 8 --turns 2    # stock xiaozhi firmware, pre-registered by MAC
+  voxgate-sim load --protocol xiaozhi --transport mqtt --ota … --register --data-dir ./data --devices 8
+                                                # the same over MQTT + UDP (VOXGATE_XIAOZHI_TRANSPORT=mqtt)`;
 
 export function registerLoadCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
     .command('load')
     .description('many simulated wearables talking (or idling) at once; prints per-stage latency percentiles')
-    .addOption(new Option('--transport <name>', 'ws or mqtt (not with --protocol xiaozhi)').choices(['ws', 'mqtt']))
+    .addOption(new Option('--transport <name>', 'ws or mqtt (xiaozhi: the transport the OTA answer must offer)').choices(['ws', 'mqtt']))
     .addOption(new Option('--protocol <name>', 'voxgate (default) or xiaozhi: stock xiaozhi-esp32 firmware (needs --ota and --register)').choices(['voxgate', 'xiaozhi']).default('voxgate'))
     .option('--ota <url>', 'xiaozhi: the OTA URL, e.g. http://host:8080/xiaozhi/ota/')
     .option('--url <url>', `ws://host:port or mqtt://host:port (env ${SIM_ENV.url})`)
@@ -148,7 +150,6 @@ export function registerLoadCommand(program: Command, io: CliIo, setExitCode: (c
 /** Stock xiaozhi devices, pre-registered by MAC; each boots through the OTA URL (Opus 60 ms, as the firmware). */
 async function loadXiaozhi(flags: LoadFlags, io: CliIo): Promise<number> {
   if (!flags.ota || !/^https?:\/\//.test(flags.ota)) throw new UsageError('--protocol xiaozhi needs --ota http://host:port/xiaozhi/ota/');
-  if (flags.transport !== undefined) throw new UsageError('--protocol xiaozhi takes no --transport (it simulates the WebSocket)');
   if (!flags.register || flags.dataDir === undefined || flags.devices === undefined) {
     throw new UsageError('--protocol xiaozhi needs --register --data-dir DIR --devices N (devices are pre-registered by MAC)');
   }
@@ -163,7 +164,10 @@ async function loadXiaozhi(flags: LoadFlags, io: CliIo): Promise<number> {
   const xiaozhi = { ...flags, codec: 'opus' as const, frameMs: 60 };
   const recordings = flags.idle ? [] : await readRecordings(xiaozhi);
   const otaUrl = flags.ota;
-  return runLoadCommand({ ...xiaozhi, transport: 'ws' }, otaUrl, devices, recordings, io, (_credentials, index) => new XiaozhiSimDevice({ otaUrl, mac: devices[index]!.mac }));
+  const transport = flags.transport === 'mqtt' ? 'mqtt' : flags.transport === 'ws' ? 'websocket' : undefined;
+  return runLoadCommand({ ...xiaozhi, transport: flags.transport ?? 'ws' }, otaUrl, devices, recordings, io, (_credentials, index) =>
+    new XiaozhiSimDevice({ otaUrl, mac: devices[index]!.mac, ...(transport ? { transport } : {}) }),
+  );
 }
 
 function validate(flags: LoadFlags, url: string): void {

@@ -100,13 +100,15 @@ Examples:
       --text "set the volume to 30"    # stock xiaozhi firmware: prints a pairing code on first boot
 
 Stock xiaozhi firmware (--protocol xiaozhi): --ota replaces --url/--device/--token; the
-microphone is Opus 16 kHz in 60 ms frames and the reply Opus 24 kHz, as the firmware has them.`;
+transport is the one the OTA answer gives (WebSocket, or MQTT + encrypted UDP when the gateway
+runs with VOXGATE_XIAOZHI_TRANSPORT=mqtt); the microphone is Opus 16 kHz in 60 ms frames and
+the reply Opus 24 kHz, as the firmware has them.`;
 
 export function registerTalkCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
     .command('talk')
     .description('hold the talk button for the length of a WAV (or send typed text), then print what the gateway answers')
-    .addOption(new Option('--transport <name>', 'ws or mqtt (xiaozhi: websocket, the default)').choices(['ws', 'mqtt', 'websocket']))
+    .addOption(new Option('--transport <name>', 'ws or mqtt (xiaozhi: websocket or mqtt, the one the OTA answer must offer; default: whichever it offers)').choices(['ws', 'mqtt', 'websocket']))
     .addOption(new Option('--protocol <name>', 'voxgate (default) or xiaozhi: play stock xiaozhi-esp32 firmware').choices(['voxgate', 'xiaozhi']).default('voxgate'))
     .option('--ota <url>', 'xiaozhi: the OTA URL, e.g. http://host:8080/xiaozhi/ota/')
     .option('--mac <mac>', 'xiaozhi: the device MAC (default: a random one; keep it to stay paired)')

@@ -30,7 +30,7 @@ import {
   type MqttBus,
 } from './transport/index.ts';
 import { startWyomingServer } from './wyoming/index.ts';
-import { startXiaozhi, XIAOZHI_WEBSOCKET_PATHS } from './xiaozhi/index.ts';
+import { startXiaozhi, startXiaozhiMqttUdp, XIAOZHI_WEBSOCKET_PATHS } from './xiaozhi/index.ts';
 
 /** Engines a caller may supply instead of the configured ones (tests use fakes from test/). */
 export interface EngineOverrides {
@@ -52,6 +52,8 @@ export interface RunningGateway {
   readonly mqttPort: number | null;
   /** The Wyoming server's port; null when it is off or could not listen. */
   readonly wyomingPort: number | null;
+  /** The xiaozhi UDP audio port; null unless xiaozhi devices are served over MQTT + UDP. */
+  readonly udpPort: number | null;
   readonly store: Store;
   readonly sessions: SessionHub;
   stop(): Promise<void>;
@@ -154,7 +156,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       closeGraceMs: config.transport.wsCloseGraceMs,
       ignorePaths: XIAOZHI_WEBSOCKET_PATHS,
     });
-    // Stock xiaozhi-esp32 firmware: OTA bootstrap, pairing and its WebSocket (gateway/xiaozhi/).
+    // Stock xiaozhi-esp32 firmware: OTA bootstrap, pairing, its WebSocket, and with
+    // VOXGATE_XIAOZHI_TRANSPORT=mqtt its MQTT logins on the embedded broker + UDP audio (gateway/xiaozhi/).
+    const xiaozhiMqtt = await startXiaozhiMqttUdp({
+      config: config.xiaozhi,
+      host: config.host,
+      externalBroker: config.mqttUrl !== undefined,
+      devices: store.devices,
+      openSession,
+      logger,
+    });
+    if (xiaozhiMqtt) cleanup.push(() => xiaozhiMqtt.close());
     const xiaozhi = startXiaozhi({
       http,
       store,
@@ -167,10 +179,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         closeGraceMs: config.transport.wsCloseGraceMs,
       },
       logger,
+      transportOffer: xiaozhiMqtt?.transportOffer,
     });
 
-    const bus = await startMqttBus(config, { authenticate, authenticateService: bridge?.authenticateService, logger });
+    const bus = await startMqttBus(config, { authenticate, authenticateService: bridge?.authenticateService, authenticateDirect: xiaozhiMqtt?.authenticate, logger });
     cleanup.push(() => bus.close());
+    if (xiaozhiMqtt && bus.mode === 'embedded') {
+      xiaozhiMqtt.brokerListening((bus as EmbeddedBroker).port);
+      cleanup.push(() => xiaozhiMqtt.close()); // again, before the broker stops: the devices get their goodbye (idempotent)
+    }
     const mqtt = await startMqttDeviceTransport({
       bus,
       topicPrefix: config.mqttTopicPrefix,
@@ -218,13 +235,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     cleanup.push(() => xiaozhi.close());
     const mqttPort = bus.mode === 'embedded' ? (bus as EmbeddedBroker).port : null;
 
-    logReady(logger, { httpPort, mqttPort, wyomingPort: wyoming.port, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir });
+    const udpPort = xiaozhiMqtt?.udpPort ?? null;
+    logReady(logger, { httpPort, mqttPort, wyomingPort: wyoming.port, udpPort, mqttUrl: config.mqttUrl ? redactUrl(config.mqttUrl) : undefined, dataDir: config.dataDir });
 
     let stopped: Promise<void> | undefined;
     return {
       httpPort,
       mqttPort,
       wyomingPort: wyoming.port,
+      udpPort,
       store,
       sessions,
       stop() {

@@ -1,12 +1,13 @@
 /**
  * `voxgate-sim talk --protocol xiaozhi`: one turn as stock xiaozhi firmware plays it (boot
- * through the OTA URL, pairing code printed, WebSocket, MCP tools answered). The pairing code
+ * through the OTA URL, pairing code printed, WebSocket or MQTT + UDP, MCP tools answered). The pairing code
  * goes to stdout for a person, to stderr with --json (stdout is then one JSON object).
  */
 import { basename } from 'node:path';
 import { isXiaozhiProtocolVersion, type XiaozhiListenMode } from '../../protocol/xiaozhi/index.ts';
 import { summarizeTurn, type TurnResult } from '../turn-result.ts';
 import { readMicWav, writeWav } from '../wav.ts';
+import type { XiaozhiTransport } from './open-channel.ts';
 import { XiaozhiSimDevice } from './xiaozhi-device.ts';
 
 export interface XiaozhiTalkFlags {
@@ -41,12 +42,19 @@ export function validateXiaozhiFlags(flags: XiaozhiTalkFlags): void {
     throw new XiaozhiUsageError(`--ota ${flags.ota} is not a URL`);
   }
   if (scheme !== 'http:' && scheme !== 'https:') throw new XiaozhiUsageError('--ota must start with http:// or https://');
-  if (flags.transport !== undefined && flags.transport !== 'websocket' && flags.transport !== 'ws') {
-    throw new XiaozhiUsageError(`--transport ${flags.transport}: xiaozhi mode simulates the WebSocket transport only (MQTT + UDP is not built yet)`);
+  if (flags.transport !== undefined && xiaozhiTransport(flags.transport) === undefined) {
+    throw new XiaozhiUsageError(`--transport ${flags.transport}: xiaozhi devices use websocket or mqtt`);
   }
   if (flags.protocolVersion !== undefined && !isXiaozhiProtocolVersion(flags.protocolVersion)) throw new XiaozhiUsageError('--protocol-version must be 1, 2 or 3');
+  if (flags.protocolVersion !== undefined && xiaozhiTransport(flags.transport) === 'mqtt') throw new XiaozhiUsageError('--protocol-version is the WebSocket framing: MQTT + UDP has none');
   if ((flags.wav === undefined) === (flags.text === undefined)) throw new XiaozhiUsageError('give exactly one of --wav and --text');
   if (flags.text !== undefined && flags.text.trim() === '') throw new XiaozhiUsageError('--text is empty');
+}
+
+/** `ws`/`websocket` or `mqtt` (undefined: not one of them, or not given). */
+export function xiaozhiTransport(flag: string | undefined): XiaozhiTransport | undefined {
+  if (flag === 'ws' || flag === 'websocket') return 'websocket';
+  return flag === 'mqtt' ? 'mqtt' : undefined;
 }
 
 /** Runs the turn; returns 0 when it ran with no protocol issue, 1 otherwise. */
@@ -65,6 +73,7 @@ export async function runXiaozhiTalk(flags: XiaozhiTalkFlags, io: XiaozhiCliIo):
     ...(flags.mac ? { mac: flags.mac } : {}),
     ...(flags.protocolVersion !== undefined && isXiaozhiProtocolVersion(flags.protocolVersion) ? { protocolVersion: flags.protocolVersion } : {}),
     ...(flags.pairTimeout !== undefined ? { pairTimeoutMs: flags.pairTimeout * 1000 } : {}),
+    ...(xiaozhiTransport(flags.transport) ? { transport: xiaozhiTransport(flags.transport) } : {}),
   });
   device.on('activation', (code) => {
     const line = `pairing code: ${code}  (claim it with: voxgate device claim ${code})\n`;
@@ -83,7 +92,8 @@ export async function runXiaozhiTalk(flags: XiaozhiTalkFlags, io: XiaozhiCliIo):
   let result: TurnResult | undefined;
   try {
     const hello = await device.connect();
-    human(`connected as ${device.identity.mac} (protocol version ${device.protocolVersion}, session ${hello.session_id}), reply opus ${hello.audio_params.sample_rate} Hz`);
+    const over = device.transport === 'mqtt' ? `MQTT + UDP ${device.mqttChannel?.udpParams?.server}:${device.mqttChannel?.udpParams?.port}` : `WebSocket, protocol version ${device.protocolVersion}`;
+    human(`connected as ${device.identity.mac} (${over}, session ${hello.session_id}), reply opus ${hello.audio_params.sample_rate} Hz`);
     if (samples) {
       human(`talking (${flags.mode}): ${basename(flags.wav!)}, ${(samples.length / 16000).toFixed(2)} s at ${flags.speed}× real time`);
       result = await device.talk(samples, { mode: flags.mode, speed: flags.speed, abortAfterMs: flags.abortAfter });
@@ -106,6 +116,7 @@ export async function runXiaozhiTalk(flags: XiaozhiTalkFlags, io: XiaozhiCliIo):
         ok,
         protocol: 'xiaozhi',
         mac: device.identity.mac,
+        transport: device.transport ?? null,
         protocolVersion: device.protocolVersion,
         pairedWith: device.bootResult?.pairedWith ?? null,
         sessionId: device.sessionId ?? null,

@@ -2,7 +2,8 @@
  * The boot-time OTA check of stock xiaozhi firmware (main/ota.cc CheckVersion, Activate;
  * application.cc CheckNewVersion), simulated: POST the system info to the OTA URL; when the
  * answer carries `activation`, show the code and POST `<ota>/activate` until it answers 200
- * (202: again after the poll interval), then check again for the credentials.
+ * (202: again after the poll interval), then check again for the credentials. As in the
+ * firmware (application.cc InitializeProtocol), `mqtt` wins over `websocket` when both come.
  */
 import { firmwareHeaders, systemInfo, type FirmwareIdentity } from './firmware-identity.ts';
 
@@ -24,6 +25,18 @@ export interface WebSocketCredentials {
   url: string;
   token: string;
   version: number;
+}
+
+/** The `mqtt` block as the firmware reads it (mqtt_protocol.cc StartMqttClient). */
+export interface MqttCredentials {
+  /** `host:port`; a bare host would mean TLS on 8883 to the firmware. */
+  endpoint: string;
+  client_id: string;
+  username: string;
+  password: string;
+  publish_topic: string;
+  /** Seconds (the firmware's default is 240). */
+  keepalive: number;
 }
 
 export class OtaError extends Error {
@@ -48,7 +61,10 @@ export interface BootstrapOptions {
 
 export interface BootstrapResult {
   answer: OtaAnswer;
-  websocket: WebSocketCredentials;
+  /** The transport the firmware would use: `mqtt` when the answer has it, else `websocket`. */
+  transport: 'websocket' | 'mqtt';
+  websocket?: WebSocketCredentials;
+  mqtt?: MqttCredentials;
   /** The code this boot had to be paired with (undefined: it was already known). */
   pairedWith?: string;
 }
@@ -86,10 +102,12 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
     const answer = await checkVersion(otaUrl, identity, signal);
     const activation = answer.activation;
     if (!activation || (activation.code === undefined && activation.challenge === undefined)) {
+      const paired = pairedWith ? { pairedWith } : {};
+      if (answer.mqtt) return { answer, transport: 'mqtt', mqtt: readMqttBlock(answer.mqtt), ...paired };
       const ws = answer.websocket;
-      if (!ws || typeof ws.url !== 'string') throw new OtaError('the OTA answer gave no websocket block (only WebSocket is simulated)');
+      if (!ws || typeof ws.url !== 'string') throw new OtaError('the OTA answer gave neither an mqtt nor a websocket block');
       if (typeof ws.token !== 'string' || typeof ws.version !== 'number') throw new OtaError('the OTA answer must always send websocket.token and websocket.version');
-      return { answer, websocket: { url: ws.url, token: ws.token, version: ws.version }, ...(pairedWith ? { pairedWith } : {}) };
+      return { answer, transport: 'websocket', websocket: { url: ws.url, token: ws.token, version: ws.version }, ...paired };
     }
     if (activation.code !== undefined && activation.code !== shown) {
       shown = activation.code;
@@ -105,6 +123,20 @@ export async function bootstrap(options: BootstrapOptions): Promise<BootstrapRes
       await sleep(status === 202 ? pollMs : Math.max(pollMs, 10_000), signal);
     }
   }
+}
+
+/** Every field the firmware reads, present and typed; the gateway must send them all (the flash keeps old ones). */
+function readMqttBlock(block: Record<string, unknown>): MqttCredentials {
+  const text = (key: string) => {
+    const value = block[key];
+    if (typeof value !== 'string' || value === '') throw new OtaError(`the OTA answer's mqtt block has no ${key}`);
+    return value;
+  };
+  const endpoint = text('endpoint');
+  // mqtt_protocol.cc: no ":port" means 8883 with TLS (esp_mqtt.cc), which a LAN gateway does not serve.
+  if (!/^[^:]+:\d{1,5}$/.test(endpoint)) throw new OtaError(`mqtt.endpoint ${JSON.stringify(endpoint)} is not host:port (the firmware would use TLS on 8883)`);
+  if (typeof block.keepalive !== 'number' || !Number.isInteger(block.keepalive) || block.keepalive <= 0) throw new OtaError('the OTA answer must send mqtt.keepalive (seconds)');
+  return { endpoint, client_id: text('client_id'), username: text('username'), password: text('password'), publish_topic: text('publish_topic'), keepalive: block.keepalive };
 }
 
 function request(url: string, identity: FirmwareIdentity, body: string, signal?: AbortSignal): Promise<Response> {

@@ -6,14 +6,9 @@
 import WebSocket from 'ws';
 import { decodeBinaryFrame, encodeBinaryFrame, FRAME_TYPE_JSON, type XiaozhiProtocolVersion } from '../../protocol/xiaozhi/index.ts';
 import { ConnectError, once } from '../connection.ts';
+import type { XiaozhiChannelHandlers, XiaozhiSimChannel } from './sim-channel.ts';
 
-export interface XiaozhiChannelHandlers {
-  json(text: string): void;
-  audio(payload: Uint8Array): void;
-  /** A binary frame that does not parse in this version's framing. */
-  invalid(reason: string): void;
-  closed(reason: string): void;
-}
+export type { XiaozhiChannelHandlers } from './sim-channel.ts';
 
 export interface XiaozhiWsOptions {
   url: string;
@@ -26,14 +21,7 @@ export interface XiaozhiWsOptions {
   closeTimeoutMs: number;
 }
 
-export interface XiaozhiWsChannel {
-  sendJson(message: Record<string, unknown>): Promise<void>;
-  sendAudio(packet: Uint8Array): void;
-  /** One binary frame exactly as given, no framing added (bad-input tests). */
-  sendRawBinary(frame: Uint8Array): void;
-  close(): Promise<void>;
-  drop(): void;
-}
+export type XiaozhiWsChannel = XiaozhiSimChannel;
 
 export function connectXiaozhiWebSocket(options: XiaozhiWsOptions, handlers: XiaozhiChannelHandlers): Promise<XiaozhiWsChannel> {
   const { version } = options;
@@ -81,6 +69,7 @@ export function connectXiaozhiWebSocket(options: XiaozhiWsOptions, handlers: Xia
     });
 
     const channel: XiaozhiWsChannel = {
+      transport: 'websocket',
       sendJson(message) {
         return new Promise<void>((done, failed) => {
           if (ws.readyState !== WebSocket.OPEN) return failed(new Error('websocket is not open'));

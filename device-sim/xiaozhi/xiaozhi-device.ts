@@ -1,9 +1,9 @@
 /**
  * A simulated stock xiaozhi-esp32 device (78/xiaozhi-esp32, the behaviour in docs/xiaozhi.md):
  * boots through the OTA URL (pairing when asked: the code is reported, then /activate is
- * polled), opens the WebSocket it was given with the protocol version's framing, says hello
- * with `features.mcp`, answers MCP requests with its tools, and talks in the firmware's three
- * listening modes. It checks what a real device would choke on: a hello it would not accept,
+ * polled), opens the transport it was given (the WebSocket with the protocol version's
+ * framing, or MQTT + encrypted UDP), says hello with `features.mcp`, answers MCP requests with
+ * its tools, and talks in the firmware's three listening modes. It checks what a real device would choke on: a hello it would not accept,
  * audio outside `tts start`…`stop` (dropped by the firmware), frames longer than announced,
  * more than its 40-frame decode queue, anything more of a turn after `abort`.
  */
@@ -17,8 +17,10 @@ import { resolveTimeouts, type SimTimeouts } from '../timeouts.ts';
 import type { ProtocolIssue, ProtocolIssueKind, TurnResult } from '../turn-result.ts';
 import { clientIdFor, simulatedMac, type FirmwareIdentity } from './firmware-identity.ts';
 import { defaultSimTools, SimMcpServer, type SimDeviceState, type SimTool } from './mcp-server.ts';
+import type { XiaozhiMqttChannel } from './mqtt-channel.ts';
+import { openXiaozhiChannel, type XiaozhiTransport } from './open-channel.ts';
 import { bootstrap, type BootstrapResult } from './ota-client.ts';
-import { connectXiaozhiWebSocket, type XiaozhiWsChannel } from './ws-channel.ts';
+import type { XiaozhiSimChannel } from './sim-channel.ts';
 import { XiaozhiTurn } from './xiaozhi-turn.ts';
 
 /** audio_service.h: 60 ms Opus frames at 16 kHz up. */
@@ -33,8 +35,10 @@ export interface XiaozhiSimOptions {
   /** Default: derived from the MAC (stable across runs, as the firmware keeps it in flash). */
   clientId?: string;
   board?: string;
-  /** Frames with this version whatever the OTA answer said (as if the flash held it). */
+  /** Frames with this version whatever the OTA answer said (as if the flash held it). WebSocket only. */
   protocolVersion?: XiaozhiProtocolVersion;
+  /** The transport the OTA answer must offer (connect fails otherwise); default: whichever it offers. */
+  transport?: XiaozhiTransport;
   /** hello `features.mcp` (default true): the gateway then lists and may call the tools. */
   mcp?: boolean;
   tools?: SimTool[];
@@ -56,6 +60,8 @@ export interface XiaozhiTalkOptions {
 
 export interface XiaozhiSimEvents {
   activation: [code: string, message: string | undefined];
+  /** MQTT: the gateway's goodbye closed the audio channel. */
+  goodbye: [reason: string];
   message: [message: XiaozhiServerMessage];
   audio: [packet: Uint8Array];
   sent: [message: Record<string, unknown>];
@@ -73,7 +79,7 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
   readonly deviceState: SimDeviceState = { volume: 50, brightness: 80 };
   readonly mcp: SimMcpServer;
   readonly timeouts: SimTimeouts;
-  private channel: XiaozhiWsChannel | undefined;
+  private channel: XiaozhiSimChannel | undefined;
   private boot: BootstrapResult | undefined;
   private version: XiaozhiProtocolVersion = 1;
   private hello: XiaozhiServerHello | undefined;
@@ -113,12 +119,19 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
   get protocolVersion(): XiaozhiProtocolVersion {
     return this.version;
   }
+  get transport(): XiaozhiTransport | undefined {
+    return this.channel?.transport;
+  }
+  /** MQTT: the UDP channel's parameters from the server hello (tests forge datagrams with them). */
+  get mqttChannel(): XiaozhiMqttChannel | undefined {
+    return this.channel?.transport === 'mqtt' ? (this.channel as XiaozhiMqttChannel) : undefined;
+  }
   /** The OTA answers of this boot (pairing code, credentials). */
   get bootResult(): BootstrapResult | undefined {
     return this.boot;
   }
 
-  /** Boots (OTA, pairing when asked), opens the WebSocket, says hello; resolves with the server's. */
+  /** Boots (OTA, pairing when asked), opens the transport, says hello; resolves with the server's. */
   async connect(signal?: AbortSignal): Promise<XiaozhiServerHello> {
     try {
       this.boot = await bootstrap({
@@ -129,22 +142,35 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
         pairTimeoutMs: this.options.pairTimeoutMs,
         signal,
       });
-      const offered = this.boot.websocket.version;
-      this.version = this.options.protocolVersion ?? (isXiaozhiProtocolVersion(offered) ? offered : 1);
-      this.channel = await connectXiaozhiWebSocket(
-        { url: this.boot.websocket.url, token: this.boot.websocket.token, version: this.version, mac: this.identity.mac, clientId: this.identity.clientId, connectTimeoutMs: this.timeouts.connectMs, closeTimeoutMs: this.timeouts.closeMs },
+      const opened = await openXiaozhiChannel(
+        this.boot,
+        { identity: this.identity, expected: this.options.transport, protocolVersion: this.options.protocolVersion, timeouts: this.timeouts },
         {
           json: (text) => this.receiveJson(text),
           audio: (payload) => this.receiveAudio(payload),
           invalid: (reason) => this.recordIssue('invalid_audio', reason),
           closed: (reason) => this.lost(reason),
+          channelClosed: (reason) => this.audioChannelClosed(reason),
         },
       );
+      this.channel = opened.channel;
+      this.version = opened.version;
     } catch (error) {
       this.closed = true;
       this.recordIssue('connection', (error as Error).message);
       throw error;
     }
+    return this.openAudioChannel();
+  }
+
+  /**
+   * Says hello and resolves with the server's (done by connect). On MQTT it opens a new audio
+   * channel on the same connection after closeAudioChannel() or the gateway's goodbye, as the
+   * firmware does at the next button press.
+   */
+  async openAudioChannel(): Promise<XiaozhiServerHello> {
+    if (!this.channel || this.closed) throw new Error('device is not connected');
+    if (this.hello) throw new Error('the audio channel is already open');
     const answer = new Promise<XiaozhiServerHello>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no server hello within ${this.timeouts.helloMs} ms`)), this.timeouts.helloMs);
       this.helloWaiter = (hello) => {
@@ -152,7 +178,8 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
         resolve(hello);
       };
     });
-    await this.send({ type: 'hello', version: this.version, features: { mcp: this.options.mcp ?? true }, transport: 'websocket', audio_params: { format: 'opus', sample_rate: 16000, channels: 1, frame_duration: XIAOZHI_MIC_FRAME_MS } });
+    const transport = this.channel.transport === 'mqtt' ? 'udp' : 'websocket';
+    await this.send({ type: 'hello', version: this.version, features: { mcp: this.options.mcp ?? true }, transport, audio_params: { format: 'opus', sample_rate: 16000, channels: 1, frame_duration: XIAOZHI_MIC_FRAME_MS } });
     try {
       return await answer;
     } catch (error) {
@@ -202,9 +229,12 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
 
   /** A typed turn (`listen detect` with text that is not a wake word). */
   async typed(text: string, options: Pick<XiaozhiTalkOptions, 'abortAfterMs'> = {}): Promise<TurnResult> {
-    this.beginTurn();
+    const channel = this.beginTurn();
     const turn = this.startTurn('typed', options.abortAfterMs);
     try {
+      // MQTT: the firmware sends the wake word's buffered audio before `listen detect`
+      // (CONFIG_SEND_WAKE_WORD_DATA, on by default); the gateway learns its UDP address from it.
+      if (channel.transport === 'mqtt') this.sendWakeWordAudio(channel);
       await this.send({ session_id: this.sessionId, type: 'listen', state: 'detect', text });
     } catch (error) {
       this.recordIssue('connection', `typed turn: ${(error as Error).message}`);
@@ -235,7 +265,18 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
     this.channel?.sendRawBinary(frame);
   }
 
-  /** Closes the channel as the firmware does (no goodbye on WebSocket). */
+  /** MQTT: closes the audio channel as the firmware does (`goodbye`, UDP closed); the MQTT connection stays. */
+  async closeAudioChannel(): Promise<void> {
+    const mqtt = this.mqttChannel;
+    if (!mqtt) throw new Error('only the MQTT transport has an audio channel of its own');
+    this.turn?.disconnected();
+    this.hello = undefined;
+    this.firmware = 'idle';
+    this.listenMode = undefined;
+    await mqtt.closeAudioChannel();
+  }
+
+  /** Closes the channel as the firmware does (no goodbye on WebSocket; on MQTT `goodbye`, then the connection). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -247,10 +288,18 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
 
   // ---- internals ------------------------------------------------------------------
 
-  private beginTurn(): XiaozhiWsChannel {
+  private beginTurn(): XiaozhiSimChannel {
     if (!this.ready || !this.channel) throw new Error('device is not connected');
     if (this.turn) throw new Error('a turn is already in progress');
     return this.channel;
+  }
+
+  /** Three 60 ms frames of silence standing in for the wake word (DTX packets, as the firmware's encoder makes them). */
+  private sendWakeWordAudio(channel: XiaozhiSimChannel): void {
+    const encoder = createOpusEncoder(16000, { bitrate: MIC_OPUS_BITRATE, dtx: true });
+    const silence = float32ToInt16(new Float32Array(micFrameSamples(XIAOZHI_MIC_FRAME_MS)));
+    for (let i = 0; i < 3; i++) channel.sendAudio(encoder.encode(silence));
+    encoder.close();
   }
 
   private startTurn(kind: 'audio' | 'typed', abortAfterMs: number | undefined): XiaozhiTurn {
@@ -309,11 +358,13 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
 
   private receiveHello(hello: XiaozhiServerHello): void {
     if (!this.helloWaiter) return this.recordIssue('unexpected', 'a server hello when none was awaited');
-    // websocket_protocol.cc ParseServerHello: any other transport is ignored (the device would time out).
-    if (hello.transport !== 'websocket') return this.recordIssue('unexpected', `server hello with transport ${hello.transport}`);
+    // ParseServerHello (websocket_protocol.cc, mqtt_protocol.cc): any other transport is ignored (the device would time out).
+    const expected = this.channel?.transport === 'mqtt' ? 'udp' : 'websocket';
+    if (hello.transport !== expected) return this.recordIssue('unexpected', `server hello with transport ${hello.transport}, expected ${expected}`);
     const { sample_rate, frame_duration } = hello.audio_params;
     if (![8000, 12000, 16000, 24000, 48000].includes(sample_rate)) return this.recordIssue('unexpected', `server hello with sample rate ${sample_rate}`);
     this.hello = hello;
+    this.decoder?.close();
     this.decoder = createOpusDecoder(sample_rate);
     if (frame_duration !== XIAOZHI_MIC_FRAME_MS) this.recordIssue('unexpected', `server frame duration ${frame_duration} ms (the issue asks for 60)`);
     const waiter = this.helloWaiter;
@@ -360,6 +411,16 @@ export class XiaozhiSimDevice extends EventEmitter<XiaozhiSimEvents> {
     const queued = Math.ceil((this.playEnd - t) / frameMs);
     if (queued > XIAOZHI_DECODE_QUEUE_FRAMES) this.recordIssue('unexpected', `decode queue overflow: ${queued} frames waiting (the firmware holds ${XIAOZHI_DECODE_QUEUE_FRAMES})`);
     this.turn?.audioPacket(samples);
+  }
+
+  /** MQTT: the gateway's goodbye (application.cc: the device goes idle; a turn under way is cut off). */
+  private audioChannelClosed(reason: string): void {
+    if (this.turn && !this.turn.done) this.recordIssue('connection', `audio channel closed during a turn: ${reason}`);
+    this.turn?.disconnected();
+    this.hello = undefined;
+    this.firmware = 'idle';
+    this.listenMode = undefined;
+    this.emit('goodbye', reason);
   }
 
   private lost(reason: string): void {

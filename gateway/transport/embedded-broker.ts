@@ -2,12 +2,14 @@
  * The embedded MQTT broker (aedes 1.x), the default MQTT mode (docs/protocol.md §1.2). It owns
  * device authentication (username = device id, password = token) and the topic ACL, and serves
  * the gateway's own publishes and subscriptions in-process (no TCP client for the gateway).
+ * Direct logins (stock xiaozhi firmware, direct-login.ts) are asked first and kept apart.
  */
 import net from 'node:net';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
 import { createTopics } from '../../protocol/index.ts';
 import type { Logger } from '../logger.ts';
 import { checkDeviceCredentials, type AuthenticateDevice } from './auth.ts';
+import { plainAddress, type AuthenticateDirect, type DirectClient } from './direct-login.ts';
 import { checkGatewayPublish } from './gateway-publish-guard.ts';
 import { GATEWAY_OFFLINE, GATEWAY_ONLINE, type MqttBus, type MqttPublishOptions, type Unsubscribe } from './mqtt-bus.ts';
 import { guardMqttPacketSize } from './mqtt-packet-size-guard.ts';
@@ -33,6 +35,8 @@ export interface EmbeddedBrokerOptions {
   topicPrefix: string;
   authenticate: AuthenticateDevice;
   authenticateService?: AuthenticateService;
+  /** Logins another room serves itself (direct-login.ts); asked before devices and services. */
+  authenticateDirect?: AuthenticateDirect;
   logger: Logger;
   maxPacketBytes?: number;
   connectTimeoutMs?: number;
@@ -53,13 +57,19 @@ interface RetainedStore {
 }
 
 /** Who a connection is, and how often it was refused (logged once per connection, so a misbehaving client cannot flood the log). */
-type Principal = ({ kind: 'device'; deviceId: string } | { kind: 'service'; account: ServiceAccount }) & {
+type Principal = ({ kind: 'device'; deviceId: string } | { kind: 'service'; account: ServiceAccount } | { kind: 'direct'; handler: DirectClient }) & {
   refusedPublishes: number;
   refusedSubscriptions: number;
 };
 
 const who = (principal: Principal | undefined) =>
-  principal?.kind === 'device' ? { device: principal.deviceId } : principal ? { service: principal.account.name } : { client: 'unknown' };
+  principal?.kind === 'device'
+    ? { device: principal.deviceId }
+    : principal?.kind === 'service'
+      ? { service: principal.account.name }
+      : principal
+        ? { direct: principal.handler.name }
+        : { client: 'unknown' };
 
 function connackError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -85,6 +95,20 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     const user = username ?? '';
     const secret = password?.toString('utf8') ?? '';
     if (!user || !secret) return done(connackError(CONNACK.badUsernameOrPassword, 'credentials required'), null);
+    // ── direct logins (direct-login.ts): their own credentials, no device or service rights.
+    let direct: ReturnType<AuthenticateDirect> = null;
+    try {
+      direct = options.authenticateDirect?.(client.id ?? '', user, secret) ?? null;
+    } catch (err) {
+      logger.error({ err }, 'mqtt connect refused: direct login check failed');
+      return done(connackError(CONNACK.serverUnavailable, 'credential check failed'), null);
+    }
+    if (direct && 'refused' in direct) return done(connackError(direct.refused, 'refused'), null);
+    if (direct) {
+      principals.set(client, { kind: 'direct', handler: direct, refusedPublishes: 0, refusedSubscriptions: 0 });
+      return done(null, true);
+    }
+    // ──
     const account = options.authenticateService?.(user, secret) ?? null;
     if (account) {
       principals.set(client, { kind: 'service', account, refusedPublishes: 0, refusedSubscriptions: 0 });
@@ -108,8 +132,25 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // MQTT 3.1.1 §3.3.5 lets a server either acknowledge an unauthorized PUBLISH or close the
   // connection. aedes closes it when authorizePublish fails; we acknowledge and drop instead, so a
   // device with one bad topic keeps its session. aedes lets this hook rewrite the packet.
+  /** Re-addresses a publish nobody may see and empties it: aedes then delivers it to no one. */
+  const discard = (packet: { topic: string; retain: boolean; payload: Buffer | string }) => {
+    packet.topic = refusedTopic;
+    packet.retain = false;
+    packet.payload = Buffer.alloc(0);
+  };
+
   broker.authorizePublish = (client, packet, done) => {
     const principal = client ? principals.get(client) : undefined;
+    if (principal?.kind === 'direct' && packet.topic === principal.handler.publishTopic) {
+      // Its handler's alone, never onto the bus.
+      try {
+        principal.handler.received(Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+      } catch (err) {
+        logger.error({ err, ...who(principal) }, 'direct client handler failed on a publish');
+      }
+      discard(packet);
+      return done(null);
+    }
     const allowed =
       principal?.kind === 'device'
         ? topics.devicePublishAllowed(principal.deviceId, packet.topic)
@@ -122,9 +163,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     if (!principal || principal.refusedPublishes++ === 0) {
       logger.warn({ ...who(principal), topic: packet.topic.slice(0, 200) }, 'mqtt publish refused by ACL (dropped)');
     }
-    packet.topic = refusedTopic;
-    packet.retain = false;
-    packet.payload = Buffer.alloc(0);
+    discard(packet);
     done(null);
   };
 
@@ -153,6 +192,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   broker.on('clientReady', (client) => {
     const principal = principals.get(client);
+    if (principal?.kind === 'direct') return directReady(client, principal.handler);
     if (principal?.kind === 'service') {
       const name = principal.account.name;
       serviceClients.set(name, (serviceClients.get(name) ?? new Set()).add(client));
@@ -176,6 +216,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   });
   broker.on('clientDisconnect', (client) => {
     const principal = principals.get(client);
+    if (principal?.kind === 'direct') return directGone(client, principal.handler);
     if (principal?.kind === 'service') {
       const set = serviceClients.get(principal.account.name);
       if (set?.delete(client) && set.size === 0) serviceClients.delete(principal.account.name);
@@ -187,6 +228,36 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     logger.info({ device: principal.deviceId, reason }, 'mqtt device disconnected');
     notifyDisconnect(principal.deviceId, reason);
   });
+
+  // ── direct clients: their handler hears of the connection and writes onto it (client.publish).
+  const directReady = (client: Client, handler: DirectClient) => {
+    const socket = client.conn as net.Socket;
+    // Its control messages must not wait for Nagle (up to a delayed ACK, ~40 ms) while the
+    // audio they announce goes straight out by UDP.
+    socket.setNoDelay?.(true);
+    try {
+      handler.connected({
+        remoteAddress: plainAddress(socket.remoteAddress),
+        localAddress: plainAddress(socket.localAddress),
+        push(topic, payload, written) {
+          const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+          client.publish({ cmd: 'publish', topic, payload: body, qos: 0, retain: false, dup: false }, (err?: Error | null) => written?.(err ?? undefined));
+        },
+        close: () => client.close(),
+      });
+    } catch (err) {
+      logger.error({ err, direct: handler.name }, 'direct client handler failed on connect');
+      client.close();
+    }
+  };
+  const directGone = (client: Client, handler: DirectClient) => {
+    try {
+      handler.disconnected(endReasons.get(client) ?? 'connection closed');
+    } catch (err) {
+      logger.error({ err, direct: handler.name }, 'direct client handler failed on disconnect');
+    }
+  };
+  // ──
 
   const maxPacketBytes = options.maxPacketBytes ?? MAX_MQTT_PACKET_BYTES;
   const server = net.createServer((socket) => {

@@ -4,12 +4,14 @@
  */
 import type { Logger } from '../logger.ts';
 import type { AuthenticateDevice } from './auth.ts';
+import type { AuthenticateDirect } from './direct-login.ts';
 import { startEmbeddedBroker, type AuthenticateService } from './embedded-broker.ts';
 import { connectExternalBroker } from './external-broker.ts';
 import type { MqttBus } from './mqtt-bus.ts';
 import type { TransportConfig } from './transport-config.ts';
 
 export * from './auth.ts';
+export * from './direct-login.ts';
 export * from './mqtt-bus.ts';
 export * from './transport-config.ts';
 export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions, type ServiceAccount, type AuthenticateService } from './embedded-broker.ts';
@@ -34,6 +36,8 @@ export interface MqttBusDependencies {
   authenticate: AuthenticateDevice;
   /** Service logins (e.g. Home Assistant) on the embedded broker; ignored with an external broker. */
   authenticateService?: AuthenticateService;
+  /** Direct logins (stock xiaozhi firmware over MQTT) on the embedded broker; ignored with an external broker. */
+  authenticateDirect?: AuthenticateDirect;
   logger: Logger;
 }
 
@@ -59,6 +63,7 @@ export function startMqttBus(config: MqttBusConfig, deps: MqttBusDependencies): 
     topicPrefix: config.mqttTopicPrefix,
     authenticate: deps.authenticate,
     authenticateService: deps.authenticateService,
+    authenticateDirect: deps.authenticateDirect,
     logger: deps.logger,
     maxPacketBytes: t.mqttMaxPacketBytes,
     connectTimeoutMs: t.mqttConnectTimeoutMs,

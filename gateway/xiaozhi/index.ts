@@ -1,8 +1,8 @@
 /**
  * Stock xiaozhi-esp32 firmware, unchanged (docs/xiaozhi.md): the OTA bootstrap and pairing
  * on the HTTP port, and its WebSocket; each device's session is voxgate's own DeviceSession
- * behind the adapter of xiaozhi-session.ts. MQTT + UDP is not built yet: with
- * `transport: mqtt` devices are told to use the WebSocket, and that is said at start.
+ * behind the adapter of xiaozhi-session.ts. MQTT + UDP (mqtt-udp/) is started beside it and
+ * hands this its OTA offer; without one the answer carries the WebSocket.
  */
 import type { HttpServer } from '../http/http-server.ts';
 import type { Logger } from '../logger.ts';
@@ -18,6 +18,7 @@ export { XIAOZHI_ENV_VARS, XiaozhiSchema, type XiaozhiConfig } from './xiaozhi-c
 export { openXiaozhiSession, type XiaozhiChannel, type XiaozhiPort, type XiaozhiSessionDeps } from './xiaozhi-session.ts';
 export { websocketOffer, type TransportGrant, type TransportOffer } from './ota-answer.ts';
 export { XIAOZHI_WEBSOCKET_PATHS, OTA_PATHS, ACTIVATE_PATHS };
+export { startXiaozhiMqttUdp, type XiaozhiMqttUdp, type XiaozhiMqttUdpDeps } from './mqtt-udp/index.ts';
 
 export interface XiaozhiDeps {
   http: HttpServer;
@@ -29,7 +30,7 @@ export interface XiaozhiDeps {
   /** WebSocket limits shared with the device transport (config `transport`). */
   websocket: { maxMessageBytes: number; heartbeatIntervalMs: number; closeGraceMs: number };
   logger: Logger;
-  /** Replaces the OTA answer's transport block (MQTT + UDP, later); default: the WebSocket. */
+  /** Replaces the OTA answer's transport block (MQTT + UDP: startXiaozhiMqttUdp); default: the WebSocket. */
   transportOffer?: TransportOffer;
 }
 
@@ -41,9 +42,6 @@ export interface XiaozhiService {
 export function startXiaozhi(deps: XiaozhiDeps): XiaozhiService {
   const logger = deps.logger.child({ component: 'xiaozhi' });
   const { config } = deps;
-  if (config.transport === 'mqtt' && !deps.transportOffer) {
-    logger.warn('VOXGATE_XIAOZHI_TRANSPORT=mqtt: MQTT + UDP for xiaozhi firmware is not available in this version; devices are given the WebSocket');
-  }
   registerOtaRoutes(deps.http, {
     devices: deps.store.devices,
     pairing: deps.store.pairing,

@@ -34,7 +34,7 @@ export interface OtaRouteDeps {
   config: Pick<XiaozhiConfig, 'publicUrl' | 'pairing' | 'otaRequestsPerMinute'>;
   /** IANA zone of the gateway: the device's clock is set to it. */
   timeZone: string;
-  /** The transport block of the answer (`websocket {…}` today; `mqtt {…}` plugs in here). */
+  /** The transport block of the answer: `websocket {…}`, or `mqtt {…}` (mqtt-udp/mqtt-credentials.ts). */
   transportOffer: TransportOffer;
   logger: Logger;
   now?: () => number;

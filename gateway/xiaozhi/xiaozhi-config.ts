@@ -11,6 +11,8 @@ import { z } from 'zod';
 export const DEFAULT_WAKE_WORDS = ['你好小智', '你好小志', '小爱同学', '小土豆', 'Hi ESP', 'Hi Lexin', 'Hi Jason', 'Hey Willow', 'Alexa', 'Jarvis', 'Sophia'];
 /** The firmware counts a channel as closed after 120 s without anything from the server (protocol.cc IsTimeout). */
 export const FIRMWARE_CHANNEL_TIMEOUT_MS = 120_000;
+/** The audio channel's UDP port (the issue's default; the broker keeps 1883/tcp). */
+export const DEFAULT_UDP_PORT = 8884;
 /** A device tool (MCP `tools/call`) that has not answered by then is reported to the model as failed. */
 export const DEVICE_TOOL_TIMEOUT_MS = 8_000;
 
@@ -27,8 +29,13 @@ export const XiaozhiSchema = z.object({
    * Unset: the OTA answer points devices at the host they used to reach it.
    */
   publicUrl: httpUrl.optional(),
-  /** The transport the OTA answer hands devices. `mqtt` (MQTT + UDP) is not built yet: devices get WebSocket. */
+  /**
+   * The transport the OTA answer hands devices: `websocket`, or `mqtt` (MQTT on the embedded
+   * broker + encrypted UDP audio; with an external broker devices get the WebSocket instead).
+   */
   transport: z.enum(['websocket', 'mqtt']).default('websocket'),
+  /** UDP port of the audio channel with `transport: mqtt` (0 picks a free one; the ready line reports it as `udpPort`). */
+  udpPort: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_UDP_PORT),
   /** Binary framing the OTA answer asks for (1 raw Opus, 2 and 3 headers); each connection's `Protocol-Version` header decides. */
   websocketVersion: z.coerce.number().int().min(1).max(3).default(1),
   /** Unknown devices get a pairing code; false: only devices added with `voxgate device add --mac` get credentials. */
@@ -45,6 +52,7 @@ export type XiaozhiConfig = z.infer<typeof XiaozhiSchema>;
 export const XIAOZHI_ENV_VARS: Record<string, string> = {
   VOXGATE_PUBLIC_URL: 'xiaozhi.publicUrl',
   VOXGATE_XIAOZHI_TRANSPORT: 'xiaozhi.transport',
+  VOXGATE_UDP_PORT: 'xiaozhi.udpPort',
   VOXGATE_XIAOZHI_WS_VERSION: 'xiaozhi.websocketVersion',
   VOXGATE_XIAOZHI_PAIRING: 'xiaozhi.pairing',
   VOXGATE_XIAOZHI_WAKE_WORDS: 'xiaozhi.wakeWords',

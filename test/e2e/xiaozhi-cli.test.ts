@@ -5,7 +5,7 @@
  * is claimed with `voxgate device claim`, and turns run over protocol versions 2, 3 and 1 with
  * an MCP tool call, a barge-in and auto listening; `voxgate-sim load --protocol xiaozhi` too.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,61 +15,16 @@ import { startFakeGroqServer, type FakeGroqServer } from '../fakes/fake-groq-ser
 import { fixtureModels } from '../fixtures/speech-fixtures.ts';
 import { SILERO_VAD_MODEL } from '../helpers/fixture-paths.ts';
 import { speechClip } from './audio.ts';
-import { REPO_ROOT } from './harness.ts';
+import { killVoxgate, READY_TIMEOUT_MS, run, startVoxgate, VOXGATE, VOXGATE_SIM, waitForReady, type Run } from './processes.ts';
 
-const VOXGATE = path.join(REPO_ROOT, 'bin', 'voxgate.js');
-const VOXGATE_SIM = path.join(REPO_ROOT, 'bin', 'voxgate-sim.js');
-const READY_TIMEOUT_MS = 60_000;
 const MAC = '02:c1:00:00:12:34';
 const LONG_ANSWER = 'Once upon a time there was a small boat on a wide blue sea. It sailed from harbour to harbour every single day. The sailors sang songs as they worked.';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(VOXGATE_|GROQ_)/.test(name)));
-  return { ...base, ...env };
-}
-
-/** Runs a bin to its end; `onStderr` sees its stderr as it arrives (the pairing code). */
-function run(bin: string, args: string[], env: Record<string, string>, onStderr?: (text: string) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      onStderr?.(stderr);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function waitForReady(child: ChildProcessWithoutNullStreams, output: { text: string }): Promise<{ httpPort: number }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within ${READY_TIMEOUT_MS} ms:\n${output.text}`)), READY_TIMEOUT_MS);
-    const check = () => {
-      const line = output.text.split('\n').find((l) => l.includes('"msg":"ready"'));
-      if (!line) return;
-      clearTimeout(timer);
-      child.stdout.off('data', check);
-      resolve(JSON.parse(line) as { httpPort: number });
-    };
-    child.stdout.on('data', check);
-    child.once('exit', (code) => reject(new Error(`voxgate start exited with ${code} before ready:\n${output.text}`)));
-  });
-}
 
 describe('stock xiaozhi firmware with the real executables', () => {
   let fake: FakeGroqServer;
   let dataDir: string;
   let gateway: ChildProcessWithoutNullStreams;
-  const output = { text: '' };
+  let output: { text: string };
   let env: Record<string, string>;
   let ota: string;
   let wav: string;
@@ -93,18 +48,13 @@ describe('stock xiaozhi firmware with the real executables', () => {
       // The fake LLM is scripted one request per turn; speculative requests would take its answers.
       VOXGATE_PREEMPTIVE: 'off',
     };
-    gateway = spawn(process.execPath, [VOXGATE, 'start'], { cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    gateway.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.text += chunk));
-    gateway.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.text += chunk));
+    ({ child: gateway, output } = startVoxgate(env));
     const ready = await waitForReady(gateway, output);
     ota = `http://127.0.0.1:${ready.httpPort}/xiaozhi/ota/`;
   }, READY_TIMEOUT_MS + 30_000);
 
   afterAll(async () => {
-    if (gateway && gateway.exitCode === null) {
-      gateway.kill('SIGKILL');
-      await new Promise((resolve) => gateway.once('exit', resolve));
-    }
+    await killVoxgate(gateway);
     await fake?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });

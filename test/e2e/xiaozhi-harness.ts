@@ -9,6 +9,9 @@ import { SILERO_VAD_MODEL } from '../helpers/fixture-paths.ts';
 import type { E2eGateway } from './harness.ts';
 import { startWithRealBrain } from './real-brain.ts';
 
+/** Config overrides for xiaozhi devices over MQTT + UDP (the UDP port picked free). */
+export const MQTT_UDP: Record<string, unknown> = { 'xiaozhi.transport': 'mqtt', 'xiaozhi.udpPort': 0 };
+
 let macCounter = 0;
 /** A MAC no other test of this run uses. */
 export function uniqueMac(): string {

@@ -157,7 +157,7 @@ describe('a device added by MAC', () => {
     gw.gateway.store.devices.rotateToken('desk');
     const again = xiaozhiDevice(gw, { mac: first.identity.mac, pair: false });
     await again.connect();
-    expect(again.bootResult!.websocket.token).not.toBe(first.bootResult!.websocket.token);
+    expect(again.bootResult!.websocket!.token).not.toBe(first.bootResult!.websocket!.token);
     await again.close();
 
     // Removed: the device is unknown again and must pair.
