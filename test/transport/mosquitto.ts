@@ -30,6 +30,8 @@ export interface Mosquitto {
   host: string;
   port: number;
   url: string;
+  /** Stops the broker (SIGTERM: its clients lose their connections), waits `downMs`, and starts it again on the same port. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,13 +90,29 @@ export async function startMosquitto(users: Record<string, string>, acl: string)
   const configFile = path.join(dir, 'mosquitto.conf');
   writeFileSync(configFile, `${config}\n`);
 
-  const child = spawn(mosquittoBin, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const launch = async (): Promise<ChildProcess> => {
+    const started = spawn(mosquittoBin, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    started.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    try {
+      await waitForListener(port, started, () => stderr);
+    } catch (err) {
+      started.kill('SIGKILL');
+      throw err;
+    }
+    return started;
+  };
+  const terminate = async (running: ChildProcess) => {
+    if (running.exitCode === null && running.signalCode === null) {
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      await exited;
+    }
+  };
+  let child: ChildProcess;
   try {
-    await waitForListener(port, child, () => stderr);
+    child = await launch();
   } catch (err) {
-    child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -102,12 +120,13 @@ export async function startMosquitto(users: Record<string, string>, acl: string)
     host: '127.0.0.1',
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    async restart(downMs = 0) {
+      await terminate(child);
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      child = await launch();
+    },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await terminate(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
