@@ -208,7 +208,7 @@ export interface SoakResult {
 
 export const DEFINITIONS: Record<string, string> = {
   outcome: "a turn as the device saw it: completed; error <codes> (the gateway's error messages); aborted by barge-in; dropped mid-reply (injected); disconnected (broker restart); no reply (empty transcript); timeout (the gateway went quiet)",
-  stuck: `a device whose session was not idle ${STUCK_GRACE_MS / 1000} s after its turn ended (or still open ${STUCK_GRACE_MS / 1000} s after it dropped or said goodbye), that could not reconnect within 60 s, or that failed the probe turn after the run`,
+  stuck: `a device whose turn the gateway left unanswered (the simulator gave up waiting), whose session was not idle ${STUCK_GRACE_MS / 1000} s after its turn ended (or still open ${STUCK_GRACE_MS / 1000} s after it dropped or said goodbye), that could not reconnect within 60 s, or that failed the probe turn after the run`,
   memory: "the gateway process's RSS and V8 heap used, read from its /metrics right after a full GC; the slope is the least-squares fit over the samples after warm-up, in MB per minute",
   handles: 'nodejs_active_handles_total of the gateway (sockets, servers, timers, child processes)',
   loopLag: "the gateway's nodejs_eventloop_lag_p99_seconds per sampling window, beyond prom-client's 10 ms sampling interval; median and worst window, and the largest single delay",

@@ -143,6 +143,11 @@ export class SoakDevice {
       const endedAt = this.options.clock();
       const outcome = classifyTurn(result, dropped, this.options.brokerRestartedSince(startedAt));
       this.options.onTurn({ device: this.id, transport: this.transport, kind, outcome, endedAtMs: Math.round(endedAt), totalMs: Math.round(result.timings.totalMs) });
+      if (result.stopReason === 'timeout') {
+        // The simulator waits long (30 s for a transcript or a reply): the gateway left the turn unanswered.
+        const why = result.errors.find((e) => e.kind === 'timeout')?.message ?? 'the gateway went quiet';
+        this.stuck(`its ${kind} turn went unanswered (${why})`);
+      }
       if (dropped) await this.expectSession(isOffline, 'its session was not closed after the device dropped mid-reply');
       else if (device.ready) await this.expectSession(isIdle, `its session was not idle after a turn that ended ${outcome}`);
       await sleep(PAUSE_MS[0] + this.random() * (PAUSE_MS[1] - PAUSE_MS[0]), signal);
