@@ -149,7 +149,7 @@ export class SoakDevice {
         this.stuck(`its ${kind} turn went unanswered (${why})`);
       }
       if (dropped) await this.expectSession(isOffline, 'its session was not closed after the device dropped mid-reply');
-      else if (device.ready) await this.expectSession(isIdle, `its session was not idle after a turn that ended ${outcome}`);
+      else if (device.ready) await this.expectSession(isIdle, `its session was not idle after a turn that ended ${outcome}`, device);
       await sleep(PAUSE_MS[0] + this.random() * (PAUSE_MS[1] - PAUSE_MS[0]), signal);
     }
   }
@@ -191,9 +191,12 @@ export class SoakDevice {
     }
   }
 
-  private async expectSession(match: typeof isIdle, problem: string): Promise<void> {
+  /** Waits for the gateway to show the session as `match`es; stuck if it does not (unless `connection` was lost meanwhile). */
+  private async expectSession(match: typeof isIdle, problem: string, connection?: SimDevice): Promise<void> {
     const view = await this.options.watch.waitFor(this.id, match, performance.now(), this.options.graceMs);
     if (view) return;
+    // The connection went while we waited (a broker restart: Mosquitto sends the wills as it stops), so the session went too.
+    if (connection && !connection.ready) return;
     const latest = this.options.watch.latest(this.id);
     this.stuck(`${problem} within ${this.options.graceMs} ms (gateway says: ${latest ? (latest.online ? latest.state : 'offline') : 'nothing'})`);
   }
