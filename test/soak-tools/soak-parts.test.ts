@@ -113,6 +113,7 @@ const sample = (atMs: number, rssMb: number, heapUsedMb: number): MetricsSample 
   atMs,
   rssMb,
   heapUsedMb,
+  externalMb: 5,
   handles: 10,
   lagP99Ms: 2,
   lagMaxMs: 5,

@@ -47,6 +47,8 @@ export interface MetricsSample {
   atMs: number;
   rssMb: number;
   heapUsedMb: number;
+  /** nodejs_external_memory_bytes: memory of JS objects held outside the heap (Buffers, audio arrays). */
+  externalMb: number;
   /** nodejs_active_handles_total: libuv handles (sockets, timers, child processes, …). */
   handles: number;
   /** p99 / max event-loop lag in the window since the previous sample, beyond prom-client's 10 ms sampling interval. */
@@ -86,6 +88,7 @@ export function gatewayMetrics(baseUrl: string, collectGarbage: () => Promise<vo
         atMs: Math.round(atMs),
         rssMb: round((memory.get('process_resident_memory_bytes') ?? 0) / MB),
         heapUsedMb: round((memory.get('nodejs_heap_size_used_bytes') ?? 0) / MB),
+        externalMb: round((memory.get('nodejs_external_memory_bytes') ?? 0) / MB),
         handles: first.get('nodejs_active_handles_total') ?? 0,
         lagP99Ms: lagMs(first.get('nodejs_eventloop_lag_p99_seconds')),
         lagMaxMs: lagMs(first.get('nodejs_eventloop_lag_max_seconds')),
