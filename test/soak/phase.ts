@@ -44,6 +44,16 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   const { log } = options;
   const startup = performance.now();
   const world = await startSoakWorld(options.broker, options.devices, options.gatewayLog);
+  // Ctrl-C must not leave the gateway, the fake LLM, Mosquitto or the data directory behind.
+  // (`on`, not `once`: a second Ctrl-C, or tsx relaying the first, must not kill us mid-cleanup.)
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    void world.stop().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // The phase's clock (samples, turns, faults) starts once the gateway is up.
   const started = performance.now();
   const clock = () => performance.now() - started;
@@ -219,6 +229,8 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   } finally {
     watch.stop();
     gatewayStop = await world.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     log(`${options.broker}: stopped at ${(clock() / 1000).toFixed(1)} s`);
   }
   if (watch.failures.count > 0) problems.push(`/api/devices did not answer ${watch.failures.count} poll(s): ${watch.failures.last}`);

@@ -19,15 +19,18 @@ export interface MemoryBounds {
   heapMbPerMin: number;
   /** Largest allowed slope of the resident set after GC, MB per minute. */
   rssMbPerMin: number;
-  /** A judged window shorter than this says nothing about a slope: memory is then reported, not judged. */
+  /** A window after warm-up shorter than this says nothing about the heap's slope: it is then reported, not judged. */
   minJudgedMs: number;
+  /** The same for RSS, which moves in steps of ~20 MB (malloc arenas, worker heaps): only a long window tells a step from a leak. */
+  minRssJudgedMs: number;
 }
 
 /**
- * 1 MB/min of live heap is 1.4 GB a day: a leak, where a gateway in steady state stays flat.
- * RSS also carries native memory (engines, codecs, sockets) and allocator noise, so it gets more.
+ * 1 MB/min of live heap is 1.4 GB a day: a leak, where a gateway in steady state stays flat
+ * (measured: ±0.25 MB/min). RSS also carries native memory (engines, codecs, worker threads)
+ * and allocator steps, so it gets more, and only over 10 minutes.
  */
-export const DEFAULT_BOUNDS: MemoryBounds = { heapMbPerMin: 1, rssMbPerMin: 3, minJudgedMs: 120_000 };
+export const DEFAULT_BOUNDS: MemoryBounds = { heapMbPerMin: 1, rssMbPerMin: 3, minJudgedMs: 120_000, minRssJudgedMs: 600_000 };
 
 export interface PhaseInput {
   broker: BrokerMode;
@@ -89,8 +92,11 @@ export interface PhaseResult {
     rssSlopeMbPerMin: number | null;
     heapSlopeMbPerMin: number | null;
     samples: number;
-    judged: boolean;
+    heapJudged: boolean;
+    rssJudged: boolean;
     note: string | null;
+    /** After the drain: every device connected and idle, no turn in flight. */
+    afterDrain: MemoryPoint | null;
     bounds: MemoryBounds;
   };
   /** With no device connected: right after start, and after every device said goodbye. */
@@ -125,19 +131,26 @@ const median = (values: number[]) => {
 };
 
 export function judgePhase(input: PhaseInput): PhaseResult {
-  const judgedSamples = [...input.samples.filter((s) => s.atMs >= input.warmUpMs), ...(input.loopEndSample ? [input.loopEndSample] : [])];
+  // The devices' turns in flight hold memory too: the window is the loop's, the drain is reported apart.
+  const judgedSamples = input.samples.filter((s) => s.atMs >= input.warmUpMs && s.atMs <= input.loopMs);
   const windowMs = judgedSamples.length > 1 ? judgedSamples[judgedSamples.length - 1]!.atMs - judgedSamples[0]!.atMs : 0;
   const rssSlope = judgedSamples.length > 1 ? round(slopePerMinute(judgedSamples.map((s) => ({ atMs: s.atMs, value: s.rssMb })))) : null;
   const heapSlope = judgedSamples.length > 1 ? round(slopePerMinute(judgedSamples.map((s) => ({ atMs: s.atMs, value: s.heapUsedMb })))) : null;
-  const judged = windowMs >= input.bounds.minJudgedMs && judgedSamples.length >= 5;
+  const heapJudged = windowMs >= input.bounds.minJudgedMs && judgedSamples.length >= 5;
+  const rssJudged = windowMs >= input.bounds.minRssJudgedMs && judgedSamples.length >= 5;
+  const minutes = (ms: number) => round(ms / 60_000, 1);
+  const notJudged = [
+    ...(heapJudged ? [] : [`heap needs ${minutes(input.bounds.minJudgedMs)} min`]),
+    ...(rssJudged ? [] : [`RSS needs ${minutes(input.bounds.minRssJudgedMs)} min`]),
+  ];
   const failures: string[] = [];
   if (input.stopReason) failures.push(input.stopReason);
   if (input.stuck.length > 0) {
     const devices = new Set(input.stuck.map((s) => s.device));
     failures.push(`${devices.size} device(s) stuck: ${[...devices].join(', ')}`);
   }
-  if (judged && heapSlope! > input.bounds.heapMbPerMin) failures.push(`heap grew ${heapSlope} MB/min after warm-up (bound ${input.bounds.heapMbPerMin})`);
-  if (judged && rssSlope! > input.bounds.rssMbPerMin) failures.push(`RSS grew ${rssSlope} MB/min after warm-up (bound ${input.bounds.rssMbPerMin})`);
+  if (heapJudged && heapSlope! > input.bounds.heapMbPerMin) failures.push(`heap grew ${heapSlope} MB/min after warm-up (bound ${input.bounds.heapMbPerMin})`);
+  if (rssJudged && rssSlope! > input.bounds.rssMbPerMin) failures.push(`RSS grew ${rssSlope} MB/min after warm-up (bound ${input.bounds.rssMbPerMin})`);
   if (input.gatewayStop.killed) failures.push('the gateway did not exit within 10 s of SIGTERM (killed)');
   failures.push(...input.problems);
 
@@ -176,9 +189,11 @@ export function judgePhase(input: PhaseInput): PhaseResult {
       rssSlopeMbPerMin: rssSlope,
       heapSlopeMbPerMin: heapSlope,
       samples: judgedSamples.length,
-      judged,
-      note: judged ? null : `not judged: ${round(windowMs / 60_000)} min after warm-up (${judgedSamples.length} samples), a slope needs ${round(input.bounds.minJudgedMs / 60_000)} min and 5 samples`,
+      heapJudged,
+      rssJudged,
+      note: notJudged.length === 0 ? null : `not judged over ${minutes(windowMs)} min after warm-up (${judgedSamples.length} samples): ${notJudged.join(', ')} and 5 samples`,
       bounds: input.bounds,
+      afterDrain: point(input.loopEndSample),
     },
     noDevices: { before: point(input.noDevicesBefore), after: point(input.noDevicesAfter) },
     handles: { max: input.samples.length ? Math.max(...input.samples.map((s) => s.handles)) : null },
@@ -209,7 +224,7 @@ export interface SoakResult {
 export const DEFINITIONS: Record<string, string> = {
   outcome: "a turn as the device saw it: completed; error <codes> (the gateway's error messages); aborted by barge-in; dropped mid-reply (injected); disconnected (broker restart); no reply (empty transcript); timeout (the gateway went quiet)",
   stuck: `a device whose turn the gateway left unanswered (the simulator gave up waiting), whose session was not idle ${STUCK_GRACE_MS / 1000} s after its turn ended (or still open ${STUCK_GRACE_MS / 1000} s after it dropped or said goodbye), that could not reconnect within 60 s, or that failed the probe turn after the run`,
-  memory: "the gateway process's RSS and V8 heap used, read from its /metrics right after a full GC; the slope is the least-squares fit over the samples after warm-up, in MB per minute",
+  memory: "the gateway process's RSS and main-thread V8 heap used, read from its /metrics right after a full GC; the slope is the least-squares fit over the samples from the end of warm-up to the end of the turns, in MB per minute; the heap is judged over 2 min or more, RSS (allocator steps of ~20 MB) over 10 min or more",
   handles: 'nodejs_active_handles_total of the gateway (sockets, servers, timers, child processes)',
   loopLag: "the gateway's nodejs_eventloop_lag_p99_seconds per sampling window, beyond prom-client's 10 ms sampling interval; median and worst window, and the largest single delay",
   loadAverage: 'the machine is shared: other work slows every figure; the 1-minute load average was sampled every 10 s during the run',
@@ -237,8 +252,9 @@ export function formatPhase(p: PhaseResult): string {
   for (const [kind, f] of Object.entries(p.faults)) out.push(`    ${kind.padEnd(28)} ${String(f.injected).padStart(3)} (${f.hit})  ${f.what}`);
   out.push(`    malformed frames: ${p.malformed.framesSent} in ${p.malformed.rounds} rounds; answered ${list(p.malformed.answered)}`);
   out.push(
-    `  memory after GC (judged from ${m.warmUpS} s): RSS ${mb(m.start?.rssMb)} → ${mb(m.end?.rssMb)} (${slope(m.rssSlopeMbPerMin)}, bound ${m.bounds.rssMbPerMin}), heap ${mb(m.start?.heapUsedMb)} → ${mb(m.end?.heapUsedMb)} (${slope(m.heapSlopeMbPerMin)}, bound ${m.bounds.heapMbPerMin}); ${m.samples} samples${m.note ? ` — ${m.note}` : ''}`,
+    `  memory after GC, from the end of warm-up (${m.warmUpS} s) to the end of the turns: RSS ${mb(m.start?.rssMb)} → ${mb(m.end?.rssMb)} (${slope(m.rssSlopeMbPerMin)}, bound ${m.bounds.rssMbPerMin}), heap ${mb(m.start?.heapUsedMb)} → ${mb(m.end?.heapUsedMb)} (${slope(m.heapSlopeMbPerMin)}, bound ${m.bounds.heapMbPerMin}); ${m.samples} samples${m.note ? ` — ${m.note}` : ''}`,
   );
+  out.push(`  after the drain (devices connected, idle): RSS ${mb(m.afterDrain?.rssMb)}, heap ${mb(m.afterDrain?.heapUsedMb)}`);
   const nb = p.noDevices.before;
   const na = p.noDevices.after;
   out.push(`  with no device connected: before RSS ${mb(nb?.rssMb)}, heap ${mb(nb?.heapUsedMb)}, ${nb?.handles ?? '—'} handles; after RSS ${mb(na?.rssMb)}, heap ${mb(na?.heapUsedMb)}, ${na?.handles ?? '—'} handles`);

@@ -25,7 +25,8 @@ const USAGE = `usage: npm run soak -- --minutes N [options]
   --gateway-log FILE      append the gateway's whole log (level info) to FILE
   --audio PATH            WAV file or folder the devices speak (repeatable; default the
                           repository's five English utterances of 3.5–15 s)
-Memory is judged on a phase only when at least ${DEFAULT_BOUNDS.minJudgedMs / 60_000} minutes follow its warm-up.
+Memory is judged on a phase when enough time follows its warm-up (20 % of the phase, at most
+2 min): the heap after ${DEFAULT_BOUNDS.minJudgedMs / 60_000} minutes, RSS after ${DEFAULT_BOUNDS.minRssJudgedMs / 60_000} (e.g. --minutes 15 --broker embedded).
 Exit codes: 0 passed; 1 a device got stuck, memory grew past its bound, or the gateway crashed
 or would not stop; 2 bad usage or the soak could not start.`;
 

@@ -107,6 +107,7 @@ export async function startSoakWorld(broker: BrokerMode, deviceCount: number, ga
     const gateway = await startGatewayChild(overrides, REPO_ROOT, gatewayLog);
     cleanup.push(() => gateway.stop());
     const httpUrl = `http://127.0.0.1:${gateway.httpPort}`;
+    let stopping: Promise<{ ms: number; killed: boolean }> | undefined;
     const mqttUrl = mosquitto?.url ?? `mqtt://127.0.0.1:${gateway.mqttPort}`;
     return {
       broker,
@@ -125,10 +126,13 @@ export async function startSoakWorld(broker: BrokerMode, deviceCount: number, ga
         vad: path.basename(vadModel(userConfig)),
         tts: voice.real ? `sherpa ${voice.label}` : `espeak-ng ${config.speech.espeak.voice}`,
       },
-      async stop() {
-        const stopped = await gateway.stop();
-        await stopAll();
-        return stopped;
+      stop() {
+        stopping ??= (async () => {
+          const stopped = await gateway.stop();
+          await stopAll();
+          return stopped;
+        })();
+        return stopping;
       },
     };
   } catch (error) {
