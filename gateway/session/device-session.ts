@@ -214,7 +214,15 @@ export class DeviceSession implements DeviceSessionPort {
     }
     const first = !this.ready;
     clearTimeout(this.helloTimer);
-    // A repeated hello (e.g. an MQTT redelivery) keeps the session id; new audio params apply from the next turn.
+    if (!first) {
+      // A repeated hello means the device (re)started talking to us: over an external broker
+      // the gateway cannot see it reconnect (no will when the broker itself restarted). Its turn
+      // in progress is over for it, and it may number its turns from 1 again: those are new turns,
+      // not redeliveries of the ones remembered.
+      this.turn?.abort('replaced');
+      this.numbering.forgetDeviceTurns();
+    }
+    // A repeated hello keeps the session id; new audio params apply from the next turn.
     this.ready = {
       sessionId: this.ready?.sessionId ?? randomUUID(),
       micFormat: mic.value.format,

@@ -22,6 +22,11 @@ export class TurnNumbering {
     return this.recentDeviceIds.includes(deviceTurnId);
   }
 
+  /** Forgets the device's turn ids (it started afresh): its next ones are new turns even where they repeat. */
+  forgetDeviceTurns(): void {
+    this.recentDeviceIds.length = 0;
+  }
+
   /** The id of a new listening or text turn: the device's own number (remembered), else the gateway's next. */
   next(deviceTurnId: number | undefined): number {
     const turnId = deviceTurnId ?? this.nextTurnId;

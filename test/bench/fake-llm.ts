@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FakeChatScript } from '../fakes/fake-groq-server.ts';
 
 const ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fake-llm-process.ts');
 /** tsx compiles the fake on start; on a loaded machine that takes a few seconds. */
@@ -20,6 +21,10 @@ export interface FakeLlmSettings {
 
 export interface FakeLlm {
   baseUrl: string;
+  /** The next chat requests (whoever sends them) get these scripts, in order (fault injection). */
+  enqueue(...scripts: FakeChatScript[]): void;
+  /** Drops the enqueued scripts no request took; resolves with how many there were. */
+  clear(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -51,9 +56,34 @@ export async function startFakeLlm(settings: FakeLlmSettings): Promise<FakeLlm> 
       }
     });
   });
-  child.stdout!.resume();
+  // After the first line, stdout carries the answers to `clear`, one JSON line each.
+  const cleared: Array<(n: number) => void> = [];
+  let rest = '';
+  child.stdout!.removeAllListeners('data');
+  child.stdout!.on('data', (chunk: Buffer) => {
+    rest += chunk.toString('utf8');
+    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n')) {
+      const line = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+      const answer = /^\{"cleared":(\d+)\}$/.exec(line.trim());
+      if (answer) cleared.shift()?.(Number(answer[1]));
+    }
+  });
+  child.once('exit', () => cleared.splice(0).forEach((resolve) => resolve(0)));
+  child.stdin!.on('error', () => {}); // a command after the fake exited is simply lost
+  const command = (value: object) => child.stdin!.write(`${JSON.stringify(value)}\n`);
   return {
     baseUrl,
+    enqueue(...scripts) {
+      command({ enqueue: scripts });
+    },
+    clear() {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(0);
+      return new Promise<number>((resolve) => {
+        cleared.push(resolve);
+        command({ clear: true });
+      });
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();

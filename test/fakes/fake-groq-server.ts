@@ -106,6 +106,8 @@ export interface FakeEndpoint<Script, Request> {
   enqueue(...scripts: Script[]): void;
   /** The script used when the queue is empty. */
   setDefault(script: Script): void;
+  /** Drops the scripts no request has taken yet; returns how many there were. */
+  clear(): number;
   readonly requests: Request[];
   /** Resolves once at least `count` requests have arrived. */
   waitForRequests(count: number): Promise<Request[]>;
@@ -148,6 +150,9 @@ class Endpoint<Script, Request> implements FakeEndpoint<Script, Request> {
   }
   setDefault(script: Script): void {
     this.fallback = script;
+  }
+  clear(): number {
+    return this.queue.splice(0).length;
   }
   next(): Script {
     return this.queue.shift() ?? this.fallback;

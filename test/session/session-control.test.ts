@@ -128,6 +128,30 @@ describe('device session: control messages', () => {
     expect(h.recorder.records).toMatchObject([{ turn: 9, outcome: 'completed' }]);
   });
 
+  it('a repeated hello (the device reconnected unseen, e.g. across an external broker restart) ends its turn and takes its turn ids afresh', async () => {
+    const { h, device } = harness();
+    const id = await device.hello();
+    device.listen('start', { turn: 1 });
+    await device.stream(pcmPackets(speechSamples(0.6)));
+    device.listen('stop', { turn: 1 });
+    await h.recorder.waitForTurns(1);
+    device.listen('start', { turn: 2 });
+    await device.stream(pcmPackets(speechSamples(0.3)));
+    // The device lost its connection mid-turn and came back numbering from 1 again.
+    expect(await device.hello()).toBe(id);
+    await h.recorder.waitForTurns(2);
+    device.listen('start', { turn: 1 });
+    await device.stream(pcmPackets(speechSamples(0.6)));
+    device.listen('stop', { turn: 1 });
+    await h.recorder.waitForTurns(3);
+    expect(h.stt.streams).toHaveLength(3);
+    expect(h.recorder.records).toMatchObject([
+      { turn: 1, outcome: 'completed' },
+      { turn: 2, outcome: 'aborted' },
+      { turn: 1, outcome: 'completed' },
+    ]);
+  });
+
   it('a listen stop for no listening turn is ignored', async () => {
     const { h, device } = harness();
     await device.hello();

@@ -40,8 +40,11 @@ export interface Mosquitto {
   stop(): Promise<void>;
   /** Stops the broker process but keeps its files, so `restart()` brings it back on the same port. */
   kill(): Promise<void>;
-  /** Starts a stopped broker again, same port and accounts (no retained messages: persistence is off). */
-  restart(): Promise<void>;
+  /**
+   * Stops the broker if it runs (SIGTERM: its clients lose their connections), waits `downMs`, and
+   * starts it again, same port and accounts (no retained messages: persistence is off).
+   */
+  restart(downMs?: number): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -145,8 +148,9 @@ export async function startMosquitto(users: Record<string, string> | string, acl
       rmSync(dir, { recursive: true, force: true });
     },
     kill: () => end(child),
-    async restart() {
+    async restart(downMs = 0) {
       await end(child);
+      await new Promise((resolve) => setTimeout(resolve, downMs));
       child = await launch();
     },
   };
