@@ -4,9 +4,15 @@
  * @alexanderolsen/libsamplerate-js). Clips of any length come out whole.
  *
  * Each libsamplerate-js converter instantiates its own wasm module with ~8 MB of transfer
- * buffers, so converters are shared: one per (from, to) pair for the whole process. That
- * is safe because a whole clip is converted in one synchronous call of the stateless
- * "simple" API, and JavaScript never interleaves two such calls.
+ * buffers. Converters between the rates the gateway itself runs at (its recognizers', its
+ * voices' and its devices': see `keepConvertersFor`) are shared, one per (from, to) pair
+ * per thread, which is safe because a whole clip is converted in one synchronous call of
+ * the stateless "simple" API and JavaScript never interleaves two such calls. Every other
+ * pair (an uploader picks the rate of a file) is converted by one scratch converter per
+ * thread, set to the pair's rates right before each call: a cache keyed by rates from outside
+ * grew by ~8 MB per rate, forever, and converters built per call and dropped were freed only
+ * whenever the garbage collector came round to their wasm memory (40 uploads at 40 rates
+ * still grew a gateway by 150 MB). So a thread holds its cached pairs plus one converter.
  */
 import samplerate from '@alexanderolsen/libsamplerate-js';
 import { concatFloat32 } from './pcm16.ts';
@@ -18,7 +24,7 @@ type SRC = Awaited<ReturnType<typeof create>>;
 /**
  * SINC_FASTEST: still a band-limited sinc (80 % passband, ~97 dB stopband, so no aliasing as
  * with linear), at under half MEDIUM’s CPU (3.5–3.8 vs 7.5–10 ms per second of audio here): a whole
- * sentence is converted in one call on the event loop, so this cost is paid as latency.
+ * sentence is converted in one call (in the gateway, on a codec worker), so this cost is paid as latency.
  */
 export const RESAMPLER_QUALITY = ConverterType.SRC_SINC_FASTEST;
 /** libsamplerate refuses rates outside this range. */
@@ -48,23 +54,68 @@ export interface Resampler {
   resample(samples: Float32Array): Float32Array;
 }
 
+/** Rates whose pairs are cached: 16 kHz (recognizers, devices), 24 kHz (devices, OpenAI pcm), 22050 Hz (espeak-ng, most piper voices). */
+export const DEFAULT_CACHED_RATES: readonly number[] = [16000, 22050, 24000];
+
 const converters = new Map<string, Promise<SRC>>();
+const cachedRates = new Set<number>(DEFAULT_CACHED_RATES);
+/** The one converter of every uncached pair (its rates are set per call). */
+let scratch: Promise<SRC> | undefined;
+const stats = { built: 0, conversions: 0 };
+
+/**
+ * Adds the rates this thread's engines and devices run at (e.g. a voice's own rate) to
+ * those whose converters are kept. Only pairs of such rates are cached.
+ */
+export function keepConvertersFor(rates: Iterable<number>): void {
+  for (const rate of rates) {
+    checkRate(rate);
+    cachedRates.add(rate);
+  }
+}
+
+/** What this thread's resampler holds and has done (for tests and health). */
+export function resamplerStats(): { converters: number; built: number; conversions: number } {
+  return { converters: converters.size + (scratch ? 1 : 0), ...stats };
+}
+
+function build(fromRate: number, toRate: number): Promise<SRC> {
+  stats.built++;
+  return create(1, fromRate, toRate, { converterType: RESAMPLER_QUALITY });
+}
+
+/**
+ * Points the scratch converter at a pair. The "simple" API takes the rates per call; the
+ * setters re-initialise the converter's state to match, and `ratio` (which the library does
+ * not update itself) decides whether it would take its truncating long-clip path.
+ */
+function retarget(src: SRC, fromRate: number, toRate: number): void {
+  if (src.inputSampleRate !== fromRate) src.inputSampleRate = fromRate;
+  if (src.outputSampleRate !== toRate) src.outputSampleRate = toRate;
+  src.ratio = toRate / fromRate;
+}
 
 function checkRate(rate: number): void {
   if (!Number.isInteger(rate) || rate < 1 || rate > MAX_RATE) throw new RangeError(`unsupported sample rate ${rate}`);
 }
 
-/** A resampler for one rate pair; built once per process and shared. */
+/** A resampler for one rate pair: the thread's own converter for it when both rates are cached ones, else the scratch converter. */
 export async function getResampler(fromRate: number, toRate: number): Promise<Resampler> {
   checkRate(fromRate);
   checkRate(toRate);
   if (fromRate === toRate) return { fromRate, toRate, resample: (samples) => samples };
-  const key = `${fromRate}>${toRate}`;
-  let converter = converters.get(key);
-  if (!converter) {
-    converter = create(1, fromRate, toRate, { converterType: RESAMPLER_QUALITY });
-    converters.set(key, converter);
-    converter.catch(() => converters.delete(key));
+  const cached = cachedRates.has(fromRate) && cachedRates.has(toRate);
+  let converter: Promise<SRC>;
+  if (cached) {
+    const key = `${fromRate}>${toRate}`;
+    converter = converters.get(key) ?? build(fromRate, toRate);
+    if (!converters.has(key)) {
+      converters.set(key, converter);
+      converter.catch(() => converters.delete(key));
+    }
+  } else {
+    converter = scratch ??= build(fromRate, toRate);
+    converter.catch(() => (scratch = undefined));
   }
   const src = await converter;
   const maxInput = maxCallInput(fromRate, toRate);
@@ -73,7 +124,9 @@ export async function getResampler(fromRate: number, toRate: number): Promise<Re
     fromRate,
     toRate,
     resample(samples) {
+      stats.conversions++;
       if (samples.length === 0) return new Float32Array(0);
+      if (!cached) retarget(src, fromRate, toRate); // another pair may have used it since
       const length = Math.round((samples.length * toRate) / fromRate);
       const padded = new Float32Array(samples.length + padInput);
       padded.set(samples);
