@@ -4,6 +4,8 @@
  * Modules receive what they need as arguments; nothing here reads process.env.
  */
 import { mkdirSync } from 'node:fs';
+import { REPLY_SAMPLE_RATES } from '../protocol/index.ts';
+import { CodecPool } from './audio/codec-pool.ts';
 import { createDefaultTools, createLlmProvider, createResponder } from './brain/index.ts';
 import { createHomeAssistantBridge } from './bridge/index.ts';
 import type { Responder } from './brain/types.ts';
@@ -16,7 +18,7 @@ import { createSessionHub, type SessionHub } from './session/session-hub.ts';
 import { combineSessionEvents, type SessionEvents } from './session/events.ts';
 import { createSpeechEngines } from './speech/engines.ts';
 import type { ProviderHealth } from './providers.ts';
-import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
+import { STT_SAMPLE_RATE, type SttProvider, type TtsProvider, type TurnEndDetectorFactory } from './speech/types.ts';
 import { openStore, type Store } from './store/index.ts';
 import { attachWebSocketTransport, startMqttBus, startMqttDeviceTransport, type EmbeddedBroker } from './transport/index.ts';
 
@@ -36,6 +38,8 @@ export interface StartOptions {
 
 export interface RunningGateway {
   readonly httpPort: number;
+  /** The codec workers (where reply encoding and upload decoding run). */
+  readonly codec: CodecPool;
   /** The embedded broker's port; null when connected to an external broker. */
   readonly mqttPort: number | null;
   readonly store: Store;
@@ -68,7 +72,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     if (speech) cleanup.push(() => speech.close());
     const stt = overrides.stt ?? speech!.stt;
     const tts = overrides.tts ?? speech!.tts;
-    const turnEnd = overrides.turnEnd ?? speech?.turnEnd;
+    // Resampling, encoding and decoding run here, off the event loop. Converters between the
+    // recognizers', devices' and voices' rates are kept; any other rate's is built per job.
+    const codec = await CodecPool.start({
+      workers: config.audio.codecWorkers,
+      cachedRates: [STT_SAMPLE_RATE, ...REPLY_SAMPLE_RATES, ...new Set(tts.voices().map((v) => v.sampleRate))],
+      vad: speech?.vad,
+      opusBitrate: config.audio.opusBitrate,
+      logger,
+    });
+    cleanup.push(() => codec.close());
+    // `auto` turns end with the recognizer's own VAD; detectors on the codec workers serve recognizers without one.
+    const turnEnd = overrides.turnEnd ?? codec.turnEndDetectors();
     // The Home Assistant bridge: its tools, session events and service logins are wired in
     // here; it starts once the bus runs and stops before it.
     const bridge = config.bridge.enabled
@@ -85,6 +100,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const sessions = createSessionHub({
       stt,
       tts,
+      codec,
       responder,
       turnEnd,
       recorder: store.turns,
@@ -132,6 +148,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       stt,
       tts,
+      codec,
       sessions,
       health: {
         broker: () => ({ name: `mqtt:${bus.mode}`, ready: true }),
@@ -154,6 +171,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     let stopped: Promise<void> | undefined;
     return {
       httpPort,
+      codec,
       mqttPort,
       store,
       sessions,

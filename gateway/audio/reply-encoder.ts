@@ -25,7 +25,10 @@ export interface ReplyEncoderOptions {
   opusBitrate?: number;
 }
 
-/** One encoder per turn or session: the Opus encoder carries state from frame to frame. */
+/**
+ * One encoder per turn or session: the Opus encoder carries state from frame to frame. The
+ * gateway runs these on its codec workers (codec-pool.ts); tools and tests may run one inline.
+ */
 export function createReplyEncoder(params: GatewayAudioParams, options: ReplyEncoderOptions = {}): ReplyEncoder {
   const rate = params.sample_rate;
   const frameSamples = samplesForMs(rate, params.frame_duration);

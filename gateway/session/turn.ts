@@ -10,14 +10,15 @@
  * `tts stop`) with no transcript, and it is neither recorded nor part of the conversation.
  */
 import type { AudioFormat, ErrorCode, GatewayAudioParams, GatewayMessage } from '../../protocol/index.ts';
-import { createReplyEncoder } from '../audio/reply-encoder.ts';
+import type { ReplyCodec } from '../audio/reply-codec.ts';
 import type { Responder } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
-import type { SttProvider, TtsProvider, TurnEndDetector } from '../speech/types.ts';
+import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
 import type { TurnOutcome, TurnRecord, TurnRecorder, TurnTimings } from '../store/types.ts';
 import type { SessionEvents } from './events.ts';
 import type { Limits } from './limits-config.ts';
 import type { DeviceLink, InboundAudio } from './link.ts';
+import { openReplyAudio } from './reply-audio.ts';
 import type { PacerClock } from './reply-pacer.ts';
 import { TurnListener } from './turn-listener.ts';
 import { errorCodeFor, speakReply, type ReplyMarks, type ReplyOutput } from './turn-reply.ts';
@@ -29,6 +30,8 @@ export type TurnAbortReason = 'barge_in' | 'abort' | 'restarted' | 'goodbye' | '
 export interface TurnDeps {
   stt: SttProvider;
   tts: TtsProvider;
+  /** Turns synthesized sentences into device-ready packets (the gateway's codec workers). */
+  codec: ReplyCodec;
   responder: Responder;
   recorder: TurnRecorder;
   limits: Limits;
@@ -57,8 +60,8 @@ export interface AudioTurnOptions extends TurnOptions {
   micFrameMs: number;
   /** The device wants partial transcripts (hello `features.partial_stt` is not false). */
   partials: boolean;
-  /** `auto` listen mode: the VAD ends the turn. */
-  turnEnd?: TurnEndDetector;
+  /** `auto` listen mode: the VAD ends the turn (the recognizer's own, else one from `detectors`). */
+  autoEnd?: { detectors?: TurnEndDetectorFactory };
 }
 
 const now = () => performance.now();
@@ -128,7 +131,7 @@ export class Turn {
         limits: o.deps.limits,
         signal: this.controller.signal,
         logger: this.log,
-        turnEnd: a.turnEnd,
+        autoEnd: a.autoEnd,
         onPartial: a.partials ? (text) => this.sendStt(text, false) : undefined,
         onError: (code, message) => this.sendError(code, message),
         onRelease: () => this.setPhase('thinking'),
@@ -221,22 +224,27 @@ export class Turn {
 
   /** Speaks the reply to `text` and ends the turn with its outcome. */
   private async speak(text: string, responder: Responder, apologyText: string): Promise<void> {
-    const result = await speakReply({
-      deviceId: this.o.deviceId,
-      text,
-      responder,
-      tts: this.o.deps.tts,
-      encoder: createReplyEncoder(this.o.replyParams),
-      leadMs: this.o.deps.limits.leadMs,
-      signal: this.controller.signal,
-      out: this.replyOutput(),
-      marks: this.marks,
-      spoken: this.spoken,
-      apologyText,
-      logger: this.log,
-      now,
-      clock: this.o.deps.clock,
-    });
+    const audio = openReplyAudio({ tts: this.o.deps.tts, codec: this.o.deps.codec, params: this.o.replyParams });
+    let result;
+    try {
+      result = await speakReply({
+        deviceId: this.o.deviceId,
+        text,
+        responder,
+        audio,
+        leadMs: this.o.deps.limits.leadMs,
+        signal: this.controller.signal,
+        out: this.replyOutput(),
+        marks: this.marks,
+        spoken: this.spoken,
+        apologyText,
+        logger: this.log,
+        now,
+        clock: this.o.deps.clock,
+      });
+    } finally {
+      audio.close();
+    }
     if (result.outcome === 'aborted') return; // abort() already ended the turn
     this.end(result.outcome, result.errorCode);
   }

@@ -24,6 +24,12 @@ export interface SttStreamOptions {
   signal: AbortSignal;
   /** Called with each new partial transcript (only when the text changed). */
   onPartial?: (text: string) => void;
+  /**
+   * `auto` listen mode: a provider that runs a VAD over the audio anyway (sherpa's Silero
+   * gate) ends the turn with it, calling this once when the configured trailing silence
+   * follows speech. Only streams whose `endsTurns` is true ever call it.
+   */
+  onTurnEnd?: () => void;
 }
 
 export interface SttStream {
@@ -31,6 +37,13 @@ export interface SttStream {
   push(samples: Float32Array): void;
   /** No more audio: resolves with the final transcript (possibly ""). */
   finish(): Promise<{ text: string }>;
+  /** True when this stream calls `onTurnEnd` (then the session needs no detector of its own). */
+  readonly endsTurns?: boolean;
+  /**
+   * A stream with a bounded queue resolves this once what was pushed is with the recognizer;
+   * a producer faster than real time (a whole file) awaits it between pieces.
+   */
+  drain?(): Promise<void>;
 }
 
 export interface SttProvider {
@@ -48,6 +61,10 @@ export interface SttProvider {
 export interface TurnEndDetector {
   /** Feeds 16 kHz mono float32 samples; returns true once trailing silence ends the turn. */
   accept(samples: Float32Array): boolean;
+  /** A detector that decides elsewhere (on a worker) calls this once when it has; `accept` may learn it late. */
+  onEnded?(listener: () => void): void;
+  /** Gives back what the detector holds (its Silero instance); every turn end calls it. Idempotent. */
+  release?(): void;
 }
 
 export interface TurnEndDetectorFactory {
