@@ -1,17 +1,19 @@
 /**
  * espeak-ng as a TTS provider: the voice that needs no download (Debian/Ubuntu package
  * espeak-ng), so a fresh install can always speak. Each sentence is one child process
- * (`espeak-ng --stdout`, text on stdin): it never blocks the event loop, and aborting
- * kills it.
+ * (`espeak-ng --stdout`, text on stdin), started and read by a worker thread
+ * (espeak-worker.ts) so that neither the fork nor the WAV decoding blocks the event loop.
+ * At most `maxConcurrent` run at once; the rest wait in order. Aborting kills the process
+ * (or drops the queued request).
  */
-import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from '../logger.ts';
 import type { z } from 'zod';
 import type { EspeakSchema } from './speech-config.ts';
 import { ProviderError, type ProviderHealth } from '../providers.ts';
 import type { SynthesisOptions, SynthesizedAudio, TtsProvider, TtsVoice } from './types.ts';
-import { decodeWav } from '../../audio/wav.ts';
+import type { EspeakReady, EspeakWorkerData, EspeakWorkerEvent, EspeakWorkerRequest } from './espeak-protocol.ts';
+import { SpeechWorker, siblingModuleUrl } from './workers/speech-worker.ts';
 
 export type EspeakSettings = z.infer<typeof EspeakSchema>;
 
@@ -23,14 +25,28 @@ const MAX_WPM = 450;
 /** The voice list at start-up is quick; this only catches a wedged binary. */
 const VOICE_LIST_TIMEOUT_MS = 10_000;
 const INSTALL_HINT = 'apt-get install espeak-ng espeak-ng-data';
+const WORKER_MODULE = siblingModuleUrl(import.meta.url, 'espeak-worker');
 
 type State = { kind: 'idle' | 'ready' | 'closed' } | { kind: 'unavailable'; error: ProviderError };
+
+interface Job {
+  id: number;
+  args: string[];
+  text: string;
+  signal: AbortSignal;
+  resolve: (audio: SynthesizedAudio) => void;
+  reject: (error: ProviderError) => void;
+  onAbort: () => void;
+}
 
 export class EspeakTtsProvider implements TtsProvider {
   readonly name = 'espeak';
   private state: State = { kind: 'idle' };
   private voiceList: TtsVoice[] = [];
-  private readonly running = new Set<ReturnType<typeof spawn>>();
+  private worker?: SpeechWorker<EspeakWorkerRequest, EspeakWorkerEvent>;
+  private readonly running = new Map<number, Job>();
+  private queue: Job[] = [];
+  private nextId = 1;
 
   constructor(
     private readonly settings: EspeakSettings,
@@ -43,20 +59,22 @@ export class EspeakTtsProvider implements TtsProvider {
     return dataDir ? [`--path=${path.dirname(path.resolve(dataDir))}`] : [];
   }
 
-  /** Lists the voices (which also proves the binary and its data work). Never throws. */
+  /** Starts the worker, which lists the voices (proving the binary and its data work). Never throws. */
   async start(): Promise<void> {
     try {
-      const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(this.settings.binary, [...this.baseArgs(), '--voices'], { timeout: VOICE_LIST_TIMEOUT_MS }, (error, out, err) =>
-          error ? reject(new Error(err.trim() || error.message)) : resolve(out),
-        );
-      });
-      this.voiceList = parseVoiceList(stdout);
+      const data: EspeakWorkerData = { binary: this.settings.binary, baseArgs: this.baseArgs(), voiceListTimeoutMs: VOICE_LIST_TIMEOUT_MS };
+      const worker = await SpeechWorker.start<EspeakWorkerRequest, EspeakWorkerEvent>(WORKER_MODULE, data, 'voxgate-espeak');
+      this.voiceList = parseVoiceList((worker.readyInfo as unknown as EspeakReady).voiceList);
       if (!this.voiceList.some((v) => v.id === this.settings.voice)) {
+        await worker.stop();
         throw new Error(`espeak-ng has no voice "${this.settings.voice}"`);
       }
+      if (this.state.kind === 'closed') return void (await worker.stop());
+      this.worker = worker;
+      worker.onMessage((event) => this.onEvent(event));
+      worker.onExit((error) => this.onWorkerExit(error));
       this.state = { kind: 'ready' };
-      this.logger.info({ voice: this.settings.voice, voices: this.voiceList.length }, 'espeak-ng TTS ready');
+      this.logger.info({ voice: this.settings.voice, voices: this.voiceList.length, maxConcurrent: this.settings.maxConcurrent }, 'espeak-ng TTS ready');
     } catch (err) {
       const message = `espeak-ng unavailable: ${(err as Error).message}`;
       this.state = { kind: 'unavailable', error: new ProviderError(message, false, 'unavailable', { cause: err }) };
@@ -64,11 +82,41 @@ export class EspeakTtsProvider implements TtsProvider {
     }
   }
 
+  private onEvent(event: EspeakWorkerEvent): void {
+    const job = this.running.get(event.id);
+    this.running.delete(event.id);
+    if (job) {
+      job.signal.removeEventListener('abort', job.onAbort);
+      if (event.type === 'audio') job.resolve({ samples: event.samples, sampleRate: event.sampleRate });
+      else job.reject(new ProviderError(event.message, event.reason === 'timeout', event.reason));
+    }
+    this.pump();
+  }
+
+  /** The worker only ends when asked; if it died anyway, espeak-ng is gone for this process. */
+  private onWorkerExit(error: Error): void {
+    const failure = new ProviderError(`espeak-ng worker died: ${error.message}`, false, 'unavailable', { cause: error });
+    for (const job of [...this.running.values(), ...this.queue.splice(0)]) job.reject(failure);
+    this.running.clear();
+    if (this.state.kind === 'closed') return;
+    this.state = { kind: 'unavailable', error: failure };
+    this.logger.error({ err: error.message }, 'espeak-ng worker died');
+  }
+
+  /** Starts queued sentences while fewer than `maxConcurrent` run. */
+  private pump(): void {
+    while (this.running.size < this.settings.maxConcurrent && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.running.set(job.id, job);
+      this.worker!.post({ type: 'synthesize', id: job.id, args: job.args, text: job.text, timeoutMs: this.settings.timeoutMs });
+    }
+  }
+
   health(): ProviderHealth {
     const s = this.state;
     if (s.kind === 'unavailable') return { name: this.name, ready: false, detail: s.error.message, install: INSTALL_HINT };
     if (s.kind !== 'ready') return { name: this.name, ready: false, detail: s.kind };
-    return { name: this.name, ready: true, detail: `voice ${this.settings.voice}, ${this.running.size} running` };
+    return { name: this.name, ready: true, detail: `voice ${this.settings.voice}, ${this.running.size} running, ${this.queue.length} queued` };
   }
 
   voices(): TtsVoice[] {
@@ -87,49 +135,33 @@ export class EspeakTtsProvider implements TtsProvider {
     if (text.trim() === '') return Promise.resolve({ samples: new Float32Array(0), sampleRate: ESPEAK_SAMPLE_RATE });
     const speed = options.speed ?? 1;
     const wpm = Math.min(MAX_WPM, Math.max(MIN_WPM, Math.round(this.settings.wordsPerMinute * speed)));
-    const args = [...this.baseArgs(), '--stdout', '-v', voice, '-s', String(wpm)];
-
     return new Promise<SynthesizedAudio>((resolve, reject) => {
-      const child = spawn(this.settings.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      this.running.add(child);
-      const chunks: Buffer[] = [];
-      let stderr = '';
-      let failure: ProviderError | undefined;
-      const stop = (error: ProviderError) => {
-        failure ??= error;
-        child.kill('SIGKILL');
+      const job: Job = {
+        id: this.nextId++,
+        args: ['--stdout', '-v', voice, '-s', String(wpm)],
+        text,
+        signal: options.signal,
+        resolve,
+        reject,
+        onAbort: () => {
+          this.queue = this.queue.filter((queued) => queued !== job);
+          // A running one is killed; its answer (aborted) then frees the slot.
+          if (this.running.has(job.id)) this.worker?.post({ type: 'cancel', id: job.id });
+          reject(new ProviderError('synthesis aborted', false, 'aborted'));
+        },
       };
-      const onAbort = () => stop(new ProviderError('synthesis aborted', false, 'aborted'));
-      const timer = setTimeout(
-        () => stop(new ProviderError(`espeak-ng took longer than ${this.settings.timeoutMs} ms`, true, 'timeout')),
-        this.settings.timeoutMs,
-      );
-      options.signal.addEventListener('abort', onAbort, { once: true });
-      child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', (err) => stop(new ProviderError(`espeak-ng could not run: ${err.message}`, false, 'unavailable', { cause: err })));
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        options.signal.removeEventListener('abort', onAbort);
-        this.running.delete(child);
-        if (failure) return reject(failure);
-        if (code !== 0) return reject(new ProviderError(`espeak-ng failed (exit ${code}): ${stderr.trim()}`, false, 'failed'));
-        try {
-          const wav = decodeWav(Buffer.concat(chunks));
-          resolve({ samples: wav.samples, sampleRate: wav.sampleRate });
-        } catch (err) {
-          reject(new ProviderError(`espeak-ng output unreadable: ${(err as Error).message}`, false, 'failed'));
-        }
-      });
-      // Text on stdin: no argument parsing surprises for text that starts with "-".
-      child.stdin.on('error', () => {}); // the child may exit before reading all (killed); close reports why
-      child.stdin.end(text);
+      options.signal.addEventListener('abort', job.onAbort, { once: true });
+      this.queue.push(job);
+      this.pump();
     });
   }
 
   async close(): Promise<void> {
     this.state = { kind: 'closed' };
-    for (const child of this.running) child.kill('SIGKILL');
+    const closed = new ProviderError('espeak-ng closed', false, 'unavailable');
+    for (const job of [...this.running.values(), ...this.queue.splice(0)]) job.reject(closed);
+    this.running.clear();
+    await this.worker?.stop();
   }
 }
 
