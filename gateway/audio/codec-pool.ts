@@ -17,7 +17,7 @@ import type { SynthesizedAudio, TurnEndDetector, TurnEndDetectorFactory } from '
 import type { VadSettings } from '../speech/vad/silero-config.ts';
 import { SpeechWorker, siblingModuleUrl } from '../speech/workers/speech-worker.ts';
 import type { CodecWorkerEvent, CodecWorkerRequest, CodecWorkerStats } from './codec-protocol.ts';
-import type { ReplyCodec, ReplyStreamEncoder } from './reply-codec.ts';
+import { CLIP_HEAD_MS, type EncodedClip, type ReplyCodec, type ReplyStreamEncoder } from './reply-codec.ts';
 import { AudioDecodeError, type AudioConverter, type DecodedAudio, type DecodeOptions } from './upload-decode.ts';
 
 /** A worker that died is replaced after this pause (a crash loop must not spin the CPU). */
@@ -48,9 +48,22 @@ interface Pending {
   slot: Slot;
   resolve: (event: CodecWorkerEvent) => void;
   reject: (error: Error) => void;
+  /** A job answered in parts (reply packets) stays pending until its last part. */
+  part?: (event: Extract<CodecWorkerEvent, { type: 'packets' }>) => void;
 }
 
 export type CodecJobKind = 'encode' | 'decode' | 'resample' | 'detect' | 'stats';
+
+/** Packets laid back to back → one view per packet. */
+function unpack(data: Uint8Array, sizes: Uint32Array): Uint8Array[] {
+  const packets: Uint8Array[] = [];
+  let at = 0;
+  for (const size of sizes) {
+    packets.push(data.subarray(at, at + size));
+    at += size;
+  }
+  return packets;
+}
 
 /** The array itself when it owns its whole buffer (then it is transferred), else a copy. */
 function transferable<T extends Float32Array | Uint8Array>(array: T): T {
@@ -103,6 +116,13 @@ export class CodecPool implements ReplyCodec {
     }
     const job = this.pending.get(event.job);
     if (!job) return;
+    if (event.type === 'packets' && job.part) {
+      if (event.last) {
+        this.pending.delete(event.job);
+        job.slot.load--;
+      }
+      return job.part(event);
+    }
     this.pending.delete(event.job);
     job.slot.load--;
     if (event.type === 'error') {
@@ -164,21 +184,33 @@ export class CodecPool implements ReplyCodec {
     open(); // pinned now: a speculative reply opened early finds its worker ready
     return {
       params,
-      async encode(audio: SynthesizedAudio): Promise<Uint8Array[]> {
-        if (closed) throw new Error('reply stream is closed');
+      encode(audio: SynthesizedAudio): Promise<EncodedClip> {
+        if (closed) return Promise.reject(new Error('reply stream is closed'));
         const samples = transferable(audio.samples);
-        const { result } = pool.run<Extract<CodecWorkerEvent, { type: 'packets' }>>('encode', open(), (job) => ({
-          message: { type: 'reply-encode', job, stream, samples, sampleRate: audio.sampleRate },
-          transfer: [samples.buffer as ArrayBuffer],
-        }));
-        const { data, sizes } = await result;
-        const packets: Uint8Array[] = [];
-        let at = 0;
-        for (const size of sizes) {
-          packets.push(data.subarray(at, at + size));
-          at += size;
-        }
-        return packets;
+        const headFrames = Math.ceil(CLIP_HEAD_MS / params.frame_duration);
+        return new Promise<EncodedClip>((resolveHead, rejectHead) => {
+          let resolveRest!: (packets: Uint8Array[]) => void;
+          let rejectRest!: (error: Error) => void;
+          const rest = new Promise<Uint8Array[]>((resolve, reject) => {
+            resolveRest = resolve;
+            rejectRest = reject;
+          });
+          rest.catch(() => {}); // awaited by the reply unless it was aborted meanwhile
+          let headSent = false;
+          const { job } = pool.run('encode', open(), (id) => ({
+            message: { type: 'reply-encode', job: id, stream, samples, sampleRate: audio.sampleRate, headFrames },
+            transfer: [samples.buffer as ArrayBuffer],
+          }));
+          const pending = pool.pending.get(job)!;
+          pending.reject = (error) => (headSent ? rejectRest(error) : rejectHead(error));
+          pending.part = (event) => {
+            const packets = unpack(event.data, event.sizes);
+            if (headSent) return resolveRest(packets);
+            headSent = true;
+            resolveHead({ head: packets, rest });
+            if (event.last) resolveRest([]);
+          };
+        });
       },
       close() {
         if (closed) return;

@@ -24,8 +24,8 @@ export interface CodecWorkerStats {
 export type CodecWorkerRequest =
   /** A reply stream: one Opus (or pcm16) encoder whose state runs on from clip to clip. */
   | { type: 'reply-open'; stream: number; params: GatewayAudioParams; bitrate?: number }
-  /** `samples` is transferred. Clips of a stream are encoded in the order they arrive. */
-  | { type: 'reply-encode'; job: number; stream: number; samples: Float32Array; sampleRate: number }
+  /** `samples` is transferred. Clips of a stream are encoded in the order they arrive; the first `headFrames` are sent ahead. */
+  | { type: 'reply-encode'; job: number; stream: number; samples: Float32Array; sampleRate: number; headFrames: number }
   | { type: 'reply-close'; stream: number }
   /** `data` is transferred. */
   | { type: 'decode-upload'; job: number; data: Uint8Array; converter?: AudioConverter; filename?: string; mimeType?: string; maxSeconds: number; timeoutMs: number }
@@ -42,8 +42,11 @@ export type CodecWorkerRequest =
   | WorkerStopRequest;
 
 export type CodecWorkerEvent =
-  /** One reply clip's packets back to back in `data` (transferred); `sizes[i]` is packet i's length. */
-  | { type: 'packets'; job: number; data: Uint8Array; sizes: Uint32Array }
+  /**
+   * Reply packets back to back in `data` (transferred); `sizes[i]` is packet i's length. A clip
+   * comes in two parts: its head as soon as it is encoded, then the rest (`last`).
+   */
+  | { type: 'packets'; job: number; data: Uint8Array; sizes: Uint32Array; last: boolean }
   /** `samples` is transferred. */
   | { type: 'decoded'; job: number; samples: Float32Array; durationSeconds: number; decoder: 'wav' | ConverterName }
   | { type: 'resampled'; job: number; samples: Float32Array }

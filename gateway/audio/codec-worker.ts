@@ -54,11 +54,17 @@ function encodeReply(message: Extract<CodecWorkerRequest, { type: 'reply-encode'
   reply.tail = reply.tail.then(() => encodeClip(reply.encoder, message));
 }
 
+/** Resamples the whole clip (exact lengths need it whole), then sends its head as soon as that is encoded, then the rest. */
 async function encodeClip(encoder: ReplyEncoder, message: Extract<CodecWorkerRequest, { type: 'reply-encode' }>): Promise<void> {
   try {
-    const packets = await encoder.encodeClip({ samples: message.samples, sampleRate: message.sampleRate });
-    const packed = packPackets(packets);
-    post({ type: 'packets', job: message.job, ...packed }, [packed.data.buffer as ArrayBuffer, packed.sizes.buffer as ArrayBuffer]);
+    const frames = await encoder.toFrames({ samples: message.samples, sampleRate: message.sampleRate });
+    const send = (from: number, to: number, last: boolean) => {
+      const packed = packPackets(frames.slice(from, to).map((frame) => encoder.encode(frame)));
+      post({ type: 'packets', job: message.job, ...packed, last }, [packed.data.buffer as ArrayBuffer, packed.sizes.buffer as ArrayBuffer]);
+    };
+    const head = Math.min(frames.length, Math.max(1, message.headFrames));
+    send(0, head, head === frames.length);
+    if (head < frames.length) send(head, frames.length, true);
   } catch (err) {
     fail(message.job, err);
   }

@@ -8,14 +8,27 @@ import type { GatewayAudioParams } from '../../protocol/index.ts';
 import type { SynthesizedAudio } from '../speech/types.ts';
 import { createReplyEncoder } from './reply-encoder.ts';
 
+/**
+ * One clip's packets: the first few as soon as they are encoded (`head`, so the device hears
+ * the sentence without waiting for all of it to be encoded), the rest once they are (`rest`).
+ */
+export interface EncodedClip {
+  head: Uint8Array[];
+  rest: Promise<Uint8Array[]>;
+}
+
+/** Audio of at least this much is handed over first (then the rest of the clip). */
+export const CLIP_HEAD_MS = 240;
+
 export interface ReplyStreamEncoder {
   readonly params: GatewayAudioParams;
   /**
    * Resamples one clip to the device rate, cuts it into frames (the last padded with silence)
    * and encodes each as one packet. Clips are encoded in call order, and the codec's state
-   * runs on from one clip to the next, as it would for one continuous reply.
+   * runs on from one clip to the next, as it would for one continuous reply. Resolves when the
+   * head of the clip is encoded.
    */
-  encode(audio: SynthesizedAudio): Promise<Uint8Array[]>;
+  encode(audio: SynthesizedAudio): Promise<EncodedClip>;
   /** No more clips: frees the encoder. Pending encodes then reject. Idempotent. */
   close(): void;
 }
@@ -39,9 +52,9 @@ export function inlineReplyCodec(options: ReplyCodecOptions = {}): ReplyCodec {
       return {
         params,
         encode(audio) {
-          const job = tail.then(() => {
+          const job = tail.then(async (): Promise<EncodedClip> => {
             if (closed) throw new Error('reply stream is closed');
-            return encoder.encodeClip(audio);
+            return { head: await encoder.encodeClip(audio), rest: Promise.resolve([]) };
           });
           tail = job.catch(() => {});
           return job;

@@ -10,15 +10,15 @@
  * for the same text first, it gets those packets instead of starting again.
  */
 import type { GatewayAudioParams } from '../../protocol/index.ts';
-import type { ReplyCodec } from '../audio/reply-codec.ts';
+import type { EncodedClip, ReplyCodec } from '../audio/reply-codec.ts';
 import type { TtsProvider } from '../speech/types.ts';
 
 export interface ReplyAudio {
   readonly params: GatewayAudioParams;
   /** Milliseconds of audio in each packet. */
   readonly frameMs: number;
-  /** Synthesizes `text` and encodes it for the device; rejects with the TTS's error when synthesis fails. */
-  sentence(text: string, signal: AbortSignal): Promise<Uint8Array[]>;
+  /** Synthesizes `text` and encodes it for the device (resolves with the first packets); rejects with the TTS's error when synthesis fails. */
+  sentence(text: string, signal: AbortSignal): Promise<EncodedClip>;
   /** Starts `sentence(text)` ahead of time; the next `sentence` call with the same text takes it over. */
   prepare(text: string, signal: AbortSignal): void;
   /** Frees the reply's encoder. Idempotent. */
@@ -36,15 +36,15 @@ export function openReplyAudio(options: ReplyAudioOptions): ReplyAudio {
   const { tts, params } = options;
   const stream = options.codec.openReply(params);
   let lastEncodeRequested: Promise<void> = Promise.resolve();
-  const prepared: Array<{ text: string; packets: Promise<Uint8Array[]> }> = [];
+  const prepared: Array<{ text: string; packets: Promise<EncodedClip> }> = [];
 
-  const start = (text: string, signal: AbortSignal): Promise<Uint8Array[]> => {
+  const start = (text: string, signal: AbortSignal): Promise<EncodedClip> => {
     const audio = tts.synthesize(text, { signal, voice: options.voice });
     const previous = lastEncodeRequested;
     let requested!: () => void;
     lastEncodeRequested = new Promise((resolve) => (requested = resolve));
     const packets = (async () => {
-      let encoding: Promise<Uint8Array[]>;
+      let encoding: Promise<EncodedClip>;
       try {
         const synthesized = await audio;
         await previous;

@@ -10,6 +10,7 @@
 import { ProtocolError, type ErrorCode } from '../../protocol/index.ts';
 import type { Responder } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
+import type { EncodedClip } from '../audio/reply-codec.ts';
 import { ProviderError } from '../providers.ts';
 import type { ReplyAudio } from './reply-audio.ts';
 import { createReplyPacer, type PacerClock } from './reply-pacer.ts';
@@ -74,7 +75,7 @@ export function errorCodeFor(err: unknown, engine: 'stt_unavailable' | 'llm_unav
 
 interface Sentence {
   text: string;
-  packets?: Promise<Uint8Array[]>;
+  packets?: Promise<EncodedClip>;
 }
 
 export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
@@ -139,17 +140,23 @@ export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
    * sentences count as the turn's reply (`remember`): the apology is not an answer, and as
    * conversation memory it would make the model apologise again.
    */
-  const play = async (text: string, packets: Uint8Array[], remember = true): Promise<boolean> => {
+  const play = async (text: string, clip: EncodedClip, remember = true): Promise<boolean> => {
     o.out.ttsStart();
     o.out.sentenceStart(text);
-    for (const [i, packet] of packets.entries()) {
-      if (!(await pacer.send(packet, frameMs))) return false;
-      if (i === 0) {
-        if (remember) spoken.push(text);
-        o.marks.firstAudio ??= o.now();
+    let first = true;
+    const send = async (packets: Uint8Array[]): Promise<boolean> => {
+      for (const packet of packets) {
+        if (!(await pacer.send(packet, frameMs))) return false;
+        if (first) {
+          first = false;
+          if (remember) spoken.push(text);
+          o.marks.firstAudio ??= o.now();
+        }
       }
-    }
-    return true;
+      return true;
+    };
+    // The head plays while the codec still encodes the rest (which is there long before the head has played out).
+    return (await send(clip.head)) && (await send(await clip.rest));
   };
 
   try {
