@@ -1,19 +1,21 @@
 /**
  * espeak-ng as a TTS provider: the voice that needs no download (Debian/Ubuntu package
- * espeak-ng), so a fresh install can always speak. Each sentence is one child process
- * (`espeak-ng --stdout`, text on stdin), started and read by a worker thread
- * (espeak-worker.ts) so that neither the fork nor the WAV decoding blocks the event loop.
- * At most `maxConcurrent` run at once; the rest wait in order. Aborting kills the process
- * (or drops the queued request).
+ * espeak-ng), so a fresh install can always speak. Each sentence is one espeak-ng process
+ * (`espeak-ng --stdout`, text on stdin), started and read by a small host process of the
+ * provider's own (espeak-host.ts): neither the fork nor the WAV decoding happens in the
+ * gateway, and forking from the small host costs ~2 ms where forking the gateway cost up to
+ * 45 ms. At most `maxConcurrent` run at once; the rest wait in order. Aborting kills the
+ * process (or drops the queued request). A host that dies is started again.
  */
 import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../logger.ts';
 import type { z } from 'zod';
 import type { EspeakSchema } from './speech-config.ts';
 import { ProviderError, type ProviderHealth } from '../providers.ts';
 import type { SynthesisOptions, SynthesizedAudio, TtsProvider, TtsVoice } from './types.ts';
-import type { EspeakReady, EspeakWorkerData, EspeakWorkerEvent, EspeakWorkerRequest } from './espeak-protocol.ts';
-import { SpeechWorker, siblingModuleUrl } from './workers/speech-worker.ts';
+import type { EspeakHostEvent, EspeakHostRequest } from './espeak-protocol.ts';
+import { forkModule, siblingModuleUrl } from './workers/speech-worker.ts';
 
 export type EspeakSettings = z.infer<typeof EspeakSchema>;
 
@@ -24,10 +26,12 @@ const MIN_WPM = 80;
 const MAX_WPM = 450;
 /** The voice list at start-up is quick; this only catches a wedged binary. */
 const VOICE_LIST_TIMEOUT_MS = 10_000;
+/** A host that died is started again after this pause (a crash loop must not spin the CPU). */
+export const ESPEAK_HOST_RESTART_DELAY_MS = 1_000;
 const INSTALL_HINT = 'apt-get install espeak-ng espeak-ng-data';
-const WORKER_MODULE = siblingModuleUrl(import.meta.url, 'espeak-worker');
+const HOST_MODULE = siblingModuleUrl(import.meta.url, 'espeak-host');
 
-type State = { kind: 'idle' | 'ready' | 'closed' } | { kind: 'unavailable'; error: ProviderError };
+type State = { kind: 'idle' | 'ready' | 'restarting' | 'closed' } | { kind: 'unavailable'; error: ProviderError };
 
 interface Job {
   id: number;
@@ -43,7 +47,7 @@ export class EspeakTtsProvider implements TtsProvider {
   readonly name = 'espeak';
   private state: State = { kind: 'idle' };
   private voiceList: TtsVoice[] = [];
-  private worker?: SpeechWorker<EspeakWorkerRequest, EspeakWorkerEvent>;
+  private host?: ChildProcess;
   private readonly running = new Map<number, Job>();
   private queue: Job[] = [];
   private nextId = 1;
@@ -59,20 +63,16 @@ export class EspeakTtsProvider implements TtsProvider {
     return dataDir ? [`--path=${path.dirname(path.resolve(dataDir))}`] : [];
   }
 
-  /** Starts the worker, which lists the voices (proving the binary and its data work). Never throws. */
+  /** Starts the host, which lists the voices (proving the binary and its data work). Never throws. */
   async start(): Promise<void> {
     try {
-      const data: EspeakWorkerData = { binary: this.settings.binary, baseArgs: this.baseArgs(), voiceListTimeoutMs: VOICE_LIST_TIMEOUT_MS };
-      const worker = await SpeechWorker.start<EspeakWorkerRequest, EspeakWorkerEvent>(WORKER_MODULE, data, 'voxgate-espeak');
-      this.voiceList = parseVoiceList((worker.readyInfo as unknown as EspeakReady).voiceList);
+      const voiceList = await this.startHost();
+      this.voiceList = parseVoiceList(voiceList);
       if (!this.voiceList.some((v) => v.id === this.settings.voice)) {
-        await worker.stop();
+        this.stopHost();
         throw new Error(`espeak-ng has no voice "${this.settings.voice}"`);
       }
-      if (this.state.kind === 'closed') return void (await worker.stop());
-      this.worker = worker;
-      worker.onMessage((event) => this.onEvent(event));
-      worker.onExit((error) => this.onWorkerExit(error));
+      if (this.state.kind === 'closed') return this.stopHost();
       this.state = { kind: 'ready' };
       this.logger.info({ voice: this.settings.voice, voices: this.voiceList.length, maxConcurrent: this.settings.maxConcurrent }, 'espeak-ng TTS ready');
     } catch (err) {
@@ -82,7 +82,36 @@ export class EspeakTtsProvider implements TtsProvider {
     }
   }
 
-  private onEvent(event: EspeakWorkerEvent): void {
+  /** Starts the host process; resolves with its voice list once it is ready. */
+  private startHost(): Promise<string> {
+    const host = forkModule(HOST_MODULE, [this.settings.binary, String(VOICE_LIST_TIMEOUT_MS), ...this.baseArgs()]);
+    this.host = host;
+    return new Promise<string>((resolve, reject) => {
+      let ready = false;
+      host.on('message', (event: EspeakHostEvent) => {
+        if (event.type === 'ready') {
+          ready = true;
+          resolve(event.voiceList);
+        } else if (event.type === 'init-error') reject(new Error(event.message));
+        else this.onEvent(event);
+      });
+      host.on('error', (err) => {
+        if (!ready) reject(err);
+      });
+      host.on('exit', (code, signal) => {
+        if (!ready) reject(new Error(`the espeak-ng host exited (${signal ?? code})`));
+        else this.onHostExit(host, `${signal ?? code}`);
+      });
+    });
+  }
+
+  private stopHost(): void {
+    const host = this.host;
+    this.host = undefined;
+    if (host?.connected) host.disconnect(); // the host kills what runs and exits
+  }
+
+  private onEvent(event: Extract<EspeakHostEvent, { id: number }>): void {
     const job = this.running.get(event.id);
     this.running.delete(event.id);
     if (job) {
@@ -93,22 +122,37 @@ export class EspeakTtsProvider implements TtsProvider {
     this.pump();
   }
 
-  /** The worker only ends when asked; if it died anyway, espeak-ng is gone for this process. */
-  private onWorkerExit(error: Error): void {
-    const failure = new ProviderError(`espeak-ng worker died: ${error.message}`, false, 'unavailable', { cause: error });
+  /** The host only ends when asked; one that died is started again (its sentences fail, retryable: a fallback voice may speak them). */
+  private onHostExit(host: ChildProcess, why: string): void {
+    if (host !== this.host) return;
+    this.host = undefined;
+    const failure = new ProviderError(`espeak-ng host died (${why})`, true, 'unavailable');
     for (const job of [...this.running.values(), ...this.queue.splice(0)]) job.reject(failure);
     this.running.clear();
-    if (this.state.kind === 'closed') return;
-    this.state = { kind: 'unavailable', error: failure };
-    this.logger.error({ err: error.message }, 'espeak-ng worker died');
+    if (this.state.kind !== 'ready') return;
+    this.state = { kind: 'restarting' };
+    this.logger.error({ why }, 'espeak-ng host died; starting it again');
+    setTimeout(() => {
+      if (this.state.kind !== 'restarting') return;
+      this.startHost().then(
+        () => {
+          if (this.state.kind === 'restarting') this.state = { kind: 'ready' };
+          else this.stopHost();
+        },
+        (err: unknown) => {
+          this.state = { kind: 'unavailable', error: new ProviderError(`espeak-ng unavailable: ${(err as Error).message}`, false, 'unavailable') };
+        },
+      );
+    }, ESPEAK_HOST_RESTART_DELAY_MS).unref();
   }
 
   /** Starts queued sentences while fewer than `maxConcurrent` run. */
   private pump(): void {
-    while (this.running.size < this.settings.maxConcurrent && this.queue.length > 0) {
+    while (this.running.size < this.settings.maxConcurrent && this.queue.length > 0 && this.host?.connected) {
       const job = this.queue.shift()!;
       this.running.set(job.id, job);
-      this.worker!.post({ type: 'synthesize', id: job.id, args: job.args, text: job.text, timeoutMs: this.settings.timeoutMs });
+      const request: EspeakHostRequest = { type: 'synthesize', id: job.id, args: job.args, text: job.text, timeoutMs: this.settings.timeoutMs };
+      this.host.send(request);
     }
   }
 
@@ -119,6 +163,11 @@ export class EspeakTtsProvider implements TtsProvider {
     return { name: this.name, ready: true, detail: `voice ${this.settings.voice}, ${this.running.size} running, ${this.queue.length} queued` };
   }
 
+  /** The host's process id (where espeak-ng runs), while it runs. */
+  get hostPid(): number | undefined {
+    return this.host?.pid;
+  }
+
   voices(): TtsVoice[] {
     return this.state.kind === 'ready' ? this.voiceList : [];
   }
@@ -126,7 +175,7 @@ export class EspeakTtsProvider implements TtsProvider {
   synthesize(text: string, options: SynthesisOptions): Promise<SynthesizedAudio> {
     const s = this.state;
     if (s.kind === 'unavailable') return Promise.reject(s.error);
-    if (s.kind !== 'ready') return Promise.reject(new ProviderError(`espeak-ng is ${s.kind}`, false, 'unavailable'));
+    if (s.kind !== 'ready') return Promise.reject(new ProviderError(`espeak-ng is ${s.kind}`, s.kind === 'restarting', 'unavailable'));
     if (options.signal.aborted) return Promise.reject(new ProviderError('synthesis aborted', false, 'aborted'));
     const voice = options.voice ?? this.settings.voice;
     if (!this.voiceList.some((v) => v.id === voice)) {
@@ -146,7 +195,7 @@ export class EspeakTtsProvider implements TtsProvider {
         onAbort: () => {
           this.queue = this.queue.filter((queued) => queued !== job);
           // A running one is killed; its answer (aborted) then frees the slot.
-          if (this.running.has(job.id)) this.worker?.post({ type: 'cancel', id: job.id });
+          if (this.running.has(job.id) && this.host?.connected) this.host.send({ type: 'cancel', id: job.id } satisfies EspeakHostRequest);
           reject(new ProviderError('synthesis aborted', false, 'aborted'));
         },
       };
@@ -161,7 +210,9 @@ export class EspeakTtsProvider implements TtsProvider {
     const closed = new ProviderError('espeak-ng closed', false, 'unavailable');
     for (const job of [...this.running.values(), ...this.queue.splice(0)]) job.reject(closed);
     this.running.clear();
-    await this.worker?.stop();
+    const host = this.host;
+    this.stopHost();
+    if (host && host.exitCode === null && host.signalCode === null) await new Promise((resolve) => host.once('exit', resolve));
   }
 }
 

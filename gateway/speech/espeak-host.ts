@@ -1,28 +1,28 @@
 /**
- * The espeak-ng worker: runs `espeak-ng --stdout` once per sentence (text on stdin) and
- * decodes its WAV, off the event loop. Forking a child copies the parent's page tables: from
- * the gateway's main thread that blocked the event loop for milliseconds per sentence (more
- * as the gateway grows); from here it blocks only this thread. The provider caps how many
- * run at once; this worker runs what it is given.
+ * The espeak-ng host: a small process of its own that runs `espeak-ng --stdout` once per
+ * sentence (text on stdin) and decodes its WAV. Starting a process forks its parent, and a
+ * fork copies the parent's page tables: from the gateway (hundreds of MB, more with every
+ * device and model) that cost 5–45 ms of blocked thread and up to 16 ms of CPU per sentence;
+ * from this host (~50 MB) about 2 ms and 1.5 ms of CPU. Arguments: the espeak-ng binary, the
+ * voice-list timeout in ms, then the arguments every run starts with. The host ends with
+ * its parent (IPC disconnect).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { parentPort, workerData } from 'node:worker_threads';
 import { decodeWav } from '../../audio/wav.ts';
-import type { EspeakWorkerData, EspeakWorkerEvent, EspeakWorkerRequest } from './espeak-protocol.ts';
+import type { EspeakHostEvent, EspeakHostRequest } from './espeak-protocol.ts';
 
-const port = parentPort!;
-const data = workerData as EspeakWorkerData;
+const [binary = 'espeak-ng', voiceListTimeout = '10000', ...baseArgs] = process.argv.slice(2);
 const running = new Map<number, { child: ChildProcess; cancel: () => void }>();
 
-function post(event: EspeakWorkerEvent, transfer?: ArrayBuffer[]): void {
-  port.postMessage(event, transfer);
+function post(event: EspeakHostEvent): void {
+  if (process.connected) process.send!(event);
 }
 
 function synthesize(id: number, args: string[], text: string, timeoutMs: number): void {
-  const child = spawn(data.binary, [...data.baseArgs, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(binary, [...baseArgs, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
   let stderr = '';
-  let failure: Extract<EspeakWorkerEvent, { type: 'error' }> | undefined;
+  let failure: Extract<EspeakHostEvent, { type: 'error' }> | undefined;
   const stop = (reason: 'unavailable' | 'timeout' | 'aborted', message: string) => {
     failure ??= { type: 'error', id, reason, message };
     child.kill('SIGKILL');
@@ -39,7 +39,7 @@ function synthesize(id: number, args: string[], text: string, timeoutMs: number)
     if (code !== 0) return post({ type: 'error', id, reason: 'failed', message: `espeak-ng failed (exit ${code}): ${stderr.trim()}` });
     try {
       const wav = decodeWav(Buffer.concat(chunks));
-      post({ type: 'audio', id, samples: wav.samples, sampleRate: wav.sampleRate }, [wav.samples.buffer as ArrayBuffer]);
+      post({ type: 'audio', id, samples: wav.samples, sampleRate: wav.sampleRate });
     } catch (err) {
       post({ type: 'error', id, reason: 'failed', message: `espeak-ng output unreadable: ${(err as Error).message}` });
     }
@@ -49,21 +49,21 @@ function synthesize(id: number, args: string[], text: string, timeoutMs: number)
   child.stdin!.end(text);
 }
 
+process.on('disconnect', () => {
+  for (const job of running.values()) job.child.kill('SIGKILL');
+  process.exit(0);
+});
+
 /** Lists the voices (which also proves the binary and its data work), then takes requests. */
-execFile(data.binary, [...data.baseArgs, '--voices'], { timeout: data.voiceListTimeoutMs }, (error, stdout, stderr) => {
+execFile(binary, [...baseArgs, '--voices'], { timeout: Number(voiceListTimeout) }, (error, stdout, stderr) => {
   if (error) {
-    port.postMessage({ type: 'init-error', message: stderr.trim() || error.message });
-    port.close();
+    post({ type: 'init-error', message: stderr.trim() || error.message });
+    process.disconnect?.();
     return;
   }
-  port.on('message', (request: EspeakWorkerRequest) => {
+  process.on('message', (request: EspeakHostRequest) => {
     if (request.type === 'synthesize') synthesize(request.id, request.args, request.text, request.timeoutMs);
     else if (request.type === 'cancel') running.get(request.id)?.cancel();
-    else {
-      // Asked by the provider (never Worker.terminate(), see speech-worker.ts): closing the port ends the thread.
-      for (const job of running.values()) job.child.kill('SIGKILL');
-      port.close();
-    }
   });
-  port.postMessage({ type: 'ready', voiceList: stdout });
+  post({ type: 'ready', voiceList: stdout });
 });
