@@ -6,11 +6,12 @@
  *      per-stage percentiles from the devices', the gateway's and the engines' clocks, and
  *      the gateway's own overhead (latency.ts);
  *   2. baseline: the same turns through a non-streaming pipeline on the same engines;
- *   3. idle: memory per idle connected MQTT device (idle.ts);
+ *   3. idle: the idle gateway's own RSS and the memory per idle connected MQTT device, on a
+ *      `voxgate start` process of its own (idle.ts);
  *   4. scale: 1, 2, 4, … devices talking at once until partials fall 500 ms behind or the
  *      event loop lags 50 ms (scale.ts).
- * The gateway runs in this process; the devices (voxgate-sim load) and the fake LLM run in
- * child processes, so CPU, memory and loop lag are the gateway's own. Every phase is bounded
+ * The gateway runs in this process (except for the idle phase); the devices (voxgate-sim load)
+ * and the fake LLM run in child processes, so CPU, memory and loop lag are the gateway's own. Every phase is bounded
  * in count and time. Progress goes to stderr; the table (or --json) to stdout.
  */
 import os from 'node:os';
@@ -127,8 +128,7 @@ async function main(): Promise<number> {
     const { result: latency, joined } = await runLatencyPhase(bench, { transport, codec, frameMs, devices: latencyDevices, turnsPerDevice: latencyTurns, recordings, seed });
     log(`latency: ${latency.completed}/${latency.turns} turns; baseline on the same ${joined.length} turns…`);
     const baseline = await runBaselinePhase(bench, joined, recordings, latency.stages.releaseToFirstAudio);
-    // Idle before scale: the scale steps leave the heap grown, and RSS that is freed but kept
-    // would absorb the idle devices' memory and hide it.
+    // The idle phase measures a gateway process of its own (idle.ts); this one stays idle meanwhile.
     let idle = null;
     if (idleDevices > 0) {
       log(`idle phase: ${idleDevices} MQTT devices…`);
