@@ -54,17 +54,30 @@ function encodeReply(message: Extract<CodecWorkerRequest, { type: 'reply-encode'
   reply.tail = reply.tail.then(() => encodeClip(reply.encoder, message));
 }
 
-/** Resamples the whole clip (exact lengths need it whole), then sends its head as soon as that is encoded, then the rest. */
+/** The rest of a clip is encoded this many frames at a time, with other requests (another reply's head) handled in between. */
+const REST_SLICE_FRAMES = 8;
+
+/**
+ * Resamples the whole clip (exact lengths need it whole), then sends its head as soon as that
+ * is encoded, then the rest: encoded in slices, so that a long sentence of one reply does not
+ * hold up the first packets of another.
+ */
 async function encodeClip(encoder: ReplyEncoder, message: Extract<CodecWorkerRequest, { type: 'reply-encode' }>): Promise<void> {
   try {
     const frames = await encoder.toFrames({ samples: message.samples, sampleRate: message.sampleRate });
-    const send = (from: number, to: number, last: boolean) => {
-      const packed = packPackets(frames.slice(from, to).map((frame) => encoder.encode(frame)));
+    const send = (packets: Uint8Array[], last: boolean) => {
+      const packed = packPackets(packets);
       post({ type: 'packets', job: message.job, ...packed, last }, [packed.data.buffer as ArrayBuffer, packed.sizes.buffer as ArrayBuffer]);
     };
     const head = Math.min(frames.length, Math.max(1, message.headFrames));
-    send(0, head, head === frames.length);
-    if (head < frames.length) send(head, frames.length, true);
+    send(frames.slice(0, head).map((frame) => encoder.encode(frame)), head === frames.length);
+    if (head === frames.length) return;
+    const rest: Uint8Array[] = [];
+    for (let at = head; at < frames.length; at += REST_SLICE_FRAMES) {
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const frame of frames.slice(at, at + REST_SLICE_FRAMES)) rest.push(encoder.encode(frame));
+    }
+    send(rest, true);
   } catch (err) {
     fail(message.job, err);
   }
