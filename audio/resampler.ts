@@ -52,6 +52,13 @@ export interface Resampler {
   readonly toRate: number;
   /** Converts one whole clip (mono float32 in [-1, 1]) of any length into exactly round(length × toRate / fromRate) samples. */
   resample(samples: Float32Array): Float32Array;
+  /**
+   * The same conversion with its start ready first: at least `headSamples` output samples at
+   * once (`head`), the rest when asked (`rest()`), so the start costs only its own length. The
+   * clip is converted as two pieces (as a long clip is, past the transfer buffers): head and rest
+   * join without a dropped or repeated sample and are as many samples as `resample` gives.
+   */
+  resampleHeadFirst(samples: Float32Array, headSamples: number): { head: Float32Array; rest(): Float32Array };
 }
 
 /** Rates whose pairs are cached: 16 kHz (recognizers, devices), 24 kHz (devices, OpenAI pcm), 22050 Hz (espeak-ng, most piper voices). */
@@ -103,7 +110,14 @@ function checkRate(rate: number): void {
 export async function getResampler(fromRate: number, toRate: number): Promise<Resampler> {
   checkRate(fromRate);
   checkRate(toRate);
-  if (fromRate === toRate) return { fromRate, toRate, resample: (samples) => samples };
+  if (fromRate === toRate) {
+    return {
+      fromRate,
+      toRate,
+      resample: (samples) => samples,
+      resampleHeadFirst: (samples, headSamples) => ({ head: samples.subarray(0, headSamples), rest: () => samples.subarray(headSamples) }),
+    };
+  }
   const cached = cachedRates.has(fromRate) && cachedRates.has(toRate);
   let converter: Promise<SRC>;
   if (cached) {
@@ -120,20 +134,58 @@ export async function getResampler(fromRate: number, toRate: number): Promise<Re
   const src = await converter;
   const maxInput = maxCallInput(fromRate, toRate);
   const padInput = Math.ceil((PAD_OUTPUT_SAMPLES * fromRate) / toRate);
-  return {
+  const { step, outPerStep, overlap } = pieceGeometry(fromRate, toRate, maxInput);
+  const pad = (samples: Float32Array) => {
+    const padded = new Float32Array(samples.length + padInput);
+    padded.set(samples);
+    return padded;
+  };
+  /** Converts `padded` (all of it, in pieces when long); the scratch converter is pointed at this pair first (another may have used it since). */
+  const convert = (padded: Float32Array) => {
+    if (!cached) retarget(src, fromRate, toRate);
+    return padded.length <= maxInput ? src.simple(padded) : resampleInPieces(src, padded, fromRate, toRate, maxInput);
+  };
+  const resampler: Resampler = {
     fromRate,
     toRate,
     resample(samples) {
       stats.conversions++;
       if (samples.length === 0) return new Float32Array(0);
-      if (!cached) retarget(src, fromRate, toRate); // another pair may have used it since
       const length = Math.round((samples.length * toRate) / fromRate);
-      const padded = new Float32Array(samples.length + padInput);
-      padded.set(samples);
-      const converted = padded.length <= maxInput ? src.simple(padded) : resampleInPieces(src, padded, fromRate, toRate, maxInput);
-      return converted.slice(0, length);
+      return convert(pad(samples)).slice(0, length);
+    },
+    resampleHeadFirst(samples, headSamples) {
+      const length = Math.round((samples.length * toRate) / fromRate);
+      // The head piece ends on a whole step, so both pieces map to whole output samples.
+      const headIn = Math.ceil(Math.max(1, headSamples) / outPerStep) * step;
+      if (headIn + overlap >= samples.length || headIn + overlap > maxInput) {
+        const whole = resampler.resample(samples);
+        return { head: whole, rest: () => new Float32Array(0) };
+      }
+      stats.conversions++;
+      const padded = pad(samples);
+      const headOut = (headIn / step) * outPerStep;
+      if (!cached) retarget(src, fromRate, toRate);
+      const head = src.simple(padded.subarray(0, headIn + overlap)).slice(0, headOut);
+      return {
+        head,
+        rest() {
+          const from = Math.max(0, headIn - overlap); // a whole number of steps too
+          const keepFrom = ((headIn - from) / step) * outPerStep;
+          return convert(padded.subarray(from)).slice(keepFrom, keepFrom + length - headOut);
+        },
+      };
     },
   };
+  return resampler;
+}
+
+/** Piece boundaries fall on whole steps (input samples that map to a whole number of output samples); pieces overlap by `overlap`. */
+function pieceGeometry(fromRate: number, toRate: number, maxInput: number): { step: number; outPerStep: number; overlap: number } {
+  const step = fromRate / gcd(fromRate, toRate);
+  const outPerStep = toRate / gcd(fromRate, toRate);
+  const overlap = Math.ceil(Math.min(PIECE_OVERLAP_SAMPLES, Math.floor(maxInput / 8)) / step) * step;
+  return { step, outPerStep, overlap };
 }
 
 /** The longest input one library call may take so that neither its input nor its output outgrows the transfer buffers. */
@@ -153,10 +205,8 @@ function gcd(a: number, b: number): number {
  * piece (`maxInput` ≥ 5.25 × fromRate ≥ 5.25 × step, and the overlap is at most an eighth of it or one step).
  */
 function resampleInPieces(src: SRC, samples: Float32Array, fromRate: number, toRate: number, maxInput: number): Float32Array {
-  const step = fromRate / gcd(fromRate, toRate);
-  const outPerStep = toRate / gcd(fromRate, toRate);
+  const { step, outPerStep, overlap } = pieceGeometry(fromRate, toRate, maxInput);
   const toOut = (inputSamples: number) => (inputSamples / step) * outPerStep;
-  const overlap = Math.ceil(Math.min(PIECE_OVERLAP_SAMPLES, Math.floor(maxInput / 8)) / step) * step;
   const piece = Math.floor((maxInput - 2 * overlap) / step) * step;
   if (piece < step) throw new RangeError(`cannot convert long clips from ${fromRate} Hz to ${toRate} Hz`);
   const parts: Float32Array[] = [];

@@ -74,9 +74,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const tts = overrides.tts ?? speech!.tts;
     // Resampling, encoding and decoding run here, off the event loop. Converters between the
     // recognizers', devices' and voices' rates are kept; any other rate's is built per job.
+    const voiceRates = [...new Set(tts.voices().map((v) => v.sampleRate))];
     const codec = await CodecPool.start({
       workers: config.audio.codecWorkers,
-      cachedRates: [STT_SAMPLE_RATE, ...REPLY_SAMPLE_RATES, ...new Set(tts.voices().map((v) => v.sampleRate))],
+      cachedRates: [STT_SAMPLE_RATE, ...REPLY_SAMPLE_RATES, ...voiceRates],
+      // The first voice to the usual device replies (Opus, 60 ms): the first reply finds its worker warm.
+      warmup: voiceRates.slice(0, 1).flatMap((fromRate) => REPLY_SAMPLE_RATES.map((rate) => ({ fromRate, params: { format: 'opus' as const, sample_rate: rate, channels: 1 as const, frame_duration: 60 } }))),
       vad: speech?.vad,
       opusBitrate: config.audio.opusBitrate,
       logger,

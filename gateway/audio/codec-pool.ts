@@ -32,6 +32,12 @@ export interface CodecPoolOptions {
   /** Silero settings, for end-of-turn detectors on the workers (`turnEndDetectors()`). */
   vad?: VadSettings;
   opusBitrate?: number;
+  /**
+   * Replies to encode once in every worker as it starts (a voice's rate → a device's params),
+   * so that the first real reply does not pay for building converters and compiling code (a cold
+   * worker took ~65 ms over the first sentence's head, a warm one ~10 ms).
+   */
+  warmup?: ReadonlyArray<{ fromRate: number; params: GatewayAudioParams }>;
   logger: Logger;
 }
 
@@ -102,9 +108,29 @@ export class CodecPool implements ReplyCodec {
       `voxgate-codec-${slot.index}`,
     );
     if (this.closed) return void (await worker.stop());
-    slot.worker = worker;
     worker.onMessage((event) => this.onEvent(event));
     worker.onExit((error) => this.onWorkerExit(slot, worker, error));
+    await this.warm(slot, worker);
+    slot.worker = worker;
+  }
+
+  /** Encodes the warm-up replies on a worker that is not in service yet. */
+  private async warm(slot: Slot, worker: Worker): Promise<void> {
+    const exited = new Promise<void>((resolve) => worker.onExit(() => resolve()));
+    for (const { fromRate, params } of this.options.warmup ?? []) {
+      if (!worker.alive) return;
+      const stream = this.nextId++;
+      const job = this.nextId++;
+      const done = new Promise<void>((resolve) => {
+        this.pending.set(job, { slot, resolve: () => resolve(), reject: () => resolve(), part: (event) => event.last && resolve() });
+      });
+      slot.load++;
+      worker.post({ type: 'reply-open', stream, params, bitrate: this.options.opusBitrate });
+      const samples = new Float32Array(Math.round(fromRate * 0.5));
+      worker.post({ type: 'reply-encode', job, stream, samples, sampleRate: fromRate, headFrames: 1 }, [samples.buffer]);
+      await Promise.race([done, exited]);
+      worker.post({ type: 'reply-close', stream });
+    }
   }
 
   private onEvent(event: CodecWorkerEvent): void {

@@ -58,24 +58,25 @@ function encodeReply(message: Extract<CodecWorkerRequest, { type: 'reply-encode'
 const REST_SLICE_FRAMES = 8;
 
 /**
- * Resamples the whole clip (exact lengths need it whole), then sends its head as soon as that
- * is encoded, then the rest: encoded in slices, so that a long sentence of one reply does not
- * hold up the first packets of another.
+ * Resamples and encodes the clip's head first and sends it, then the rest: resampled, then
+ * encoded in slices, so that a long sentence of one reply does not hold up the first packets
+ * of another. A clip shorter than its head comes in one message.
  */
 async function encodeClip(encoder: ReplyEncoder, message: Extract<CodecWorkerRequest, { type: 'reply-encode' }>): Promise<void> {
   try {
-    const frames = await encoder.toFrames({ samples: message.samples, sampleRate: message.sampleRate });
+    const frames = await encoder.toFramesHeadFirst({ samples: message.samples, sampleRate: message.sampleRate }, Math.max(1, message.headFrames));
     const send = (packets: Uint8Array[], last: boolean) => {
       const packed = packPackets(packets);
       post({ type: 'packets', job: message.job, ...packed, last }, [packed.data.buffer as ArrayBuffer, packed.sizes.buffer as ArrayBuffer]);
     };
-    const head = Math.min(frames.length, Math.max(1, message.headFrames));
-    send(frames.slice(0, head).map((frame) => encoder.encode(frame)), head === frames.length);
-    if (head === frames.length) return;
+    const head = frames.head.map((frame) => encoder.encode(frame));
+    if (head.length > 0) send(head, false);
+    await new Promise((resolve) => setImmediate(resolve));
+    const restFrames = frames.rest();
     const rest: Uint8Array[] = [];
-    for (let at = head; at < frames.length; at += REST_SLICE_FRAMES) {
-      await new Promise((resolve) => setImmediate(resolve));
-      for (const frame of frames.slice(at, at + REST_SLICE_FRAMES)) rest.push(encoder.encode(frame));
+    for (let at = 0; at < restFrames.length; at += REST_SLICE_FRAMES) {
+      if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+      for (const frame of restFrames.slice(at, at + REST_SLICE_FRAMES)) rest.push(encoder.encode(frame));
     }
     send(rest, true);
   } catch (err) {

@@ -52,9 +52,12 @@ export function inlineReplyCodec(options: ReplyCodecOptions = {}): ReplyCodec {
       return {
         params,
         encode(audio) {
+          // The same head/rest split as the codec workers make, so both give the same packets.
           const job = tail.then(async (): Promise<EncodedClip> => {
             if (closed) throw new Error('reply stream is closed');
-            return { head: await encoder.encodeClip(audio), rest: Promise.resolve([]) };
+            const frames = await encoder.toFramesHeadFirst(audio, Math.ceil(CLIP_HEAD_MS / params.frame_duration));
+            const head = frames.head.map((frame) => encoder.encode(frame));
+            return { head, rest: Promise.resolve(frames.rest().map((frame) => encoder.encode(frame))) };
           });
           tail = job.catch(() => {});
           return job;

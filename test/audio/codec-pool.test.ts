@@ -3,10 +3,11 @@
  * gives (byte for byte: same resampler, same libopus, same encoder state carried across
  * clips), the head of each clip comes first, and streams are spread over the workers.
  */
+import { pcm16ToFloat32 } from '../../audio/pcm16.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resample } from '../../audio/resampler.ts';
 import { CodecPool } from '../../gateway/audio/codec-pool.ts';
-import { CLIP_HEAD_MS } from '../../gateway/audio/reply-codec.ts';
+import { CLIP_HEAD_MS, inlineReplyCodec } from '../../gateway/audio/reply-codec.ts';
 import { createReplyEncoder } from '../../gateway/audio/reply-encoder.ts';
 import { quietLogger } from '../speech/helpers/providers.ts';
 import { sine } from './signal.ts';
@@ -30,9 +31,12 @@ describe('codec pool', () => {
     { format: 'pcm16', sample_rate: 24000, frame_duration: 60 },
   ] as const)('encodes a reply ($format, $sample_rate Hz, $frame_duration ms) exactly as this thread would, head first', async (p) => {
     const params = { ...p, channels: 1 as const };
-    const inline = createReplyEncoder(params);
+    const inline = inlineReplyCodec().openReply(params);
     const expected: Uint8Array[][] = [];
-    for (const clip of clips()) expected.push(await inline.encodeClip(clip));
+    for (const clip of clips()) {
+      const encoded = await inline.encode(clip);
+      expected.push([...encoded.head, ...(await encoded.rest)]);
+    }
 
     const stream = pool.openReply(params);
     const got: Uint8Array[][] = [];
@@ -45,6 +49,19 @@ describe('codec pool', () => {
     stream.close();
     expect(got.map((c) => c.map((p) => Buffer.from(p).toString('hex')))).toEqual(expected.map((c) => c.map((p) => Buffer.from(p).toString('hex'))));
     expect(heads).toEqual(expected.map((c) => Math.min(c.length, Math.ceil(CLIP_HEAD_MS / p.frame_duration))));
+    // Head first or whole, the audio is the same: as many frames, each sample as the whole-clip conversion has it.
+    if (p.format === 'pcm16') {
+      const whole = createReplyEncoder(params);
+      for (const [i, clip] of clips().entries()) {
+        const reference = await whole.encodeClip(clip);
+        expect(got[i]!.length).toBe(reference.length);
+        const a = pcm16ToFloat32(Buffer.concat(got[i]!));
+        const b = pcm16ToFloat32(Buffer.concat(reference));
+        let worst = 0;
+        for (let k = 0; k < a.length - 1200; k++) worst = Math.max(worst, Math.abs(a[k]! - b[k]!));
+        expect(worst).toBeLessThan(1e-3);
+      }
+    }
   });
 
   it('resamples off this thread to the same samples, transferring what it owns and copying views', async () => {
