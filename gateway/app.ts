@@ -4,6 +4,8 @@
  * Modules receive what they need as arguments; nothing here reads process.env.
  */
 import { mkdirSync } from 'node:fs';
+import { REPLY_SAMPLE_RATES } from '../protocol/index.ts';
+import { CodecPool } from './audio/codec-pool.ts';
 import { createDefaultTools, createLlmProvider, createResponder } from './brain/index.ts';
 import { createHomeAssistantBridge } from './bridge/index.ts';
 import type { Responder } from './brain/types.ts';
@@ -19,7 +21,7 @@ import { createSpeechEngines } from './speech/engines.ts';
 import { startAutoPull } from './speech/models/auto-pull.ts';
 import type { ProviderHealth } from './providers.ts';
 import { resolveModelsDir } from './speech/models/paths.ts';
-import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from './speech/types.ts';
+import { STT_SAMPLE_RATE, type SttProvider, type TtsProvider, type TurnEndDetectorFactory } from './speech/types.ts';
 import { openStore, startTurnRetention, STORE_WATCH_INTERVAL_MS, type Store } from './store/index.ts';
 import {
   attachWebSocketTransport,
@@ -48,6 +50,8 @@ export interface StartOptions {
 
 export interface RunningGateway {
   readonly httpPort: number;
+  /** The codec workers (where reply encoding and upload decoding run). */
+  readonly codec: CodecPool;
   /** The embedded broker's port; null when connected to an external broker. */
   readonly mqttPort: number | null;
   /** The Wyoming server's port; null when it is off or could not listen. */
@@ -110,8 +114,22 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     if (modelPull) cleanup.push(() => modelPull.stop());
     const stt = overrides.stt ?? speech!.stt;
     const tts = overrides.tts ?? speech!.tts;
-    const turnEnd = overrides.turnEnd ?? speech?.turnEnd;
-    wyoming.attach({ stt, tts });
+    // Resampling, encoding and decoding run here, off the event loop. Converters between the
+    // recognizers', devices' and voices' rates are kept; any other rate's is built per job.
+    const voiceRates = [...new Set(tts.voices().map((v) => v.sampleRate))];
+    const codec = await CodecPool.start({
+      workers: config.audio.codecWorkers,
+      cachedRates: [STT_SAMPLE_RATE, ...REPLY_SAMPLE_RATES, ...voiceRates],
+      // The first voice to the usual device replies (Opus, 60 ms): the first reply finds its worker warm.
+      warmup: voiceRates.slice(0, 1).flatMap((fromRate) => REPLY_SAMPLE_RATES.map((rate) => ({ fromRate, params: { format: 'opus' as const, sample_rate: rate, channels: 1 as const, frame_duration: 60 } }))),
+      vad: speech?.vad,
+      opusBitrate: config.audio.opusBitrate,
+      logger,
+    });
+    cleanup.push(() => codec.close());
+    // `auto` turns end with the recognizer's own VAD; detectors on the codec workers serve recognizers without one.
+    const turnEnd = overrides.turnEnd ?? codec.turnEndDetectors();
+    wyoming.attach({ stt, tts, resample: (samples, fromRate, toRate) => codec.resample(samples, fromRate, toRate) });
     cleanup.push(() => wyoming.close()); // stops before the engines do (idempotent)
     // The Home Assistant bridge: its tools, session events and service logins are wired in
     // here; it starts once the bus runs and stops before it.
@@ -130,6 +148,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const sessions = createSessionHub({
       stt,
       tts,
+      codec,
       responder,
       turnEnd,
       recorder: store.turns,
@@ -212,6 +231,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       store,
       stt,
       tts,
+      codec,
       sessions,
       health: {
         // An external broker can go away while we run (the bus reconnects): then the gateway is down.
@@ -241,6 +261,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     let stopped: Promise<void> | undefined;
     return {
       httpPort,
+      codec,
       mqttPort,
       wyomingPort: wyoming.port,
       udpPort,

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TOPIC_PREFIX } from '../protocol/index.ts';
+import { AUDIO_ENV_VARS, AudioSchema } from './audio/audio-config.ts';
 import { LLM_ENV_VARS, LlmSchema } from './brain/llm-config.ts';
 import { BRIDGE_ENV_VARS, BridgeSchema, HOME_ASSISTANT_ENV_VARS, HomeAssistantApiSchema } from './bridge/bridge-config.ts';
 import { GROQ_ENV_VARS, GroqSchema } from './groq-config.ts';
@@ -57,6 +58,8 @@ export const ConfigSchema = z.object({
   llm: LlmSchema.default(LlmSchema.parse({})),
   /** Speech engines: STT/TTS providers, models, VAD (gateway/speech/speech-config.ts). */
   speech: SpeechSchema.default(SpeechSchema.parse({})),
+  /** Codec workers: reply encoding, upload decoding (gateway/audio/audio-config.ts). */
+  audio: AudioSchema.default(AudioSchema.parse({})),
   /** Transport limits and timeouts (gateway/transport/transport-config.ts). */
   transport: TransportSchema.default(TransportSchema.parse({})),
   /** HTTP API limits and /metrics access (gateway/http/http-config.ts). */
@@ -96,6 +99,7 @@ export const ENV_VARS: Record<string, string> = {
   ...GROQ_ENV_VARS,
   ...LLM_ENV_VARS,
   ...SPEECH_ENV_VARS,
+  ...AUDIO_ENV_VARS,
   ...TRANSPORT_ENV_VARS,
   ...HTTP_ENV_VARS,
   ...BRIDGE_ENV_VARS,

@@ -1,64 +1,21 @@
 /**
- * Uploaded audio → what recognizers take: mono float32 at 16 kHz. WAV is decoded here;
- * other formats (FLAC, Ogg, MP3, M4A, WebM, …) go through a converter found on this machine
- * (ffmpeg, else sox) in a child process, which writes raw 16-bit 16 kHz mono to a pipe.
- * Output is capped at the audio length limit, so a tiny compressed bomb cannot fill memory.
+ * Uploaded audio for the HTTP API: finds a converter for non-WAV uploads (ffmpeg, else sox)
+ * and decodes uploads to 16 kHz mono (gateway/audio/upload-decode.ts) — on the gateway's codec
+ * workers when it has them (`jobs`), so neither decoding, resampling nor the converter's fork
+ * runs on the event loop — with the HTTP API's errors.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { pcm16ToFloat32 } from '../../audio/pcm16.ts';
-import { getResampler } from '../../audio/resampler.ts';
-import { STT_SAMPLE_RATE } from '../speech/types.ts';
-import { decodeWav, WavError } from '../../audio/wav.ts';
+import type { CodecPool } from '../audio/codec-pool.ts';
+import { AudioDecodeError, decodeUpload, type AudioConverter, type DecodedAudio, type DecodeOptions } from '../audio/upload-decode.ts';
 import { HttpError } from './http-errors.ts';
 
-export type ConverterName = 'ffmpeg' | 'sox';
+export type { AudioConverter, ConverterName, DecodedAudio, DecodeOptions } from '../audio/upload-decode.ts';
 
-export interface AudioConverter {
-  name: ConverterName;
-  /** The executable (looked up on PATH by the OS). */
-  command: string;
-}
+/** Where upload decoding and resampling run: the codec workers (`CodecPool`), or inline. */
+export type AudioJobs = Pick<CodecPool, 'decodeUpload' | 'resample'>;
 
 /** Probing a converter's version takes milliseconds; this only guards a hung binary. */
 const PROBE_TIMEOUT_MS = 5_000;
-/** Converter error output kept for the error message. */
-const MAX_STDERR_CHARS = 2_000;
-
-/** File name extensions by media type, for uploads whose name says nothing (sox picks its reader by extension). */
-const EXTENSION_BY_MEDIA_TYPE: Record<string, string> = {
-  'audio/flac': 'flac',
-  'audio/x-flac': 'flac',
-  'audio/ogg': 'ogg',
-  'audio/opus': 'opus',
-  'audio/mpeg': 'mp3',
-  'audio/mp3': 'mp3',
-  'audio/mp4': 'm4a',
-  'audio/x-m4a': 'm4a',
-  'audio/aac': 'aac',
-  'audio/webm': 'webm',
-  'audio/aiff': 'aiff',
-  'audio/x-aiff': 'aiff',
-  'audio/basic': 'au',
-};
-
-export interface DecodeOptions {
-  filename?: string;
-  mimeType?: string;
-  /** Longer audio is refused (`payload_too_large`). */
-  maxSeconds: number;
-  timeoutMs: number;
-  signal?: AbortSignal;
-}
-
-export interface DecodedAudio {
-  /** Mono float32 in [-1, 1] at 16 kHz. */
-  samples: Float32Array;
-  durationSeconds: number;
-  decoder: 'wav' | ConverterName;
-}
 
 /** The first converter that answers `--version`/`-version`, or undefined when none is installed. */
 export async function findAudioConverter(candidates: readonly AudioConverter[] = DEFAULT_CONVERTERS): Promise<AudioConverter | undefined> {
@@ -84,99 +41,17 @@ function answers(converter: AudioConverter): Promise<boolean> {
   });
 }
 
-function isWav(data: Buffer): boolean {
-  return data.length >= 12 && data.toString('ascii', 0, 4) === 'RIFF' && data.toString('ascii', 8, 12) === 'WAVE';
-}
-
-function tooLong(maxSeconds: number): HttpError {
-  return new HttpError('payload_too_large', `the audio is longer than the limit of ${maxSeconds} s`);
-}
-
-export async function decodeUploadedAudio(data: Buffer, converter: AudioConverter | undefined, options: DecodeOptions): Promise<DecodedAudio> {
-  if (isWav(data)) {
-    try {
-      const wav = decodeWav(data);
-      if (wav.samples.length / wav.sampleRate > options.maxSeconds) throw tooLong(options.maxSeconds);
-      const resampler = await getResampler(wav.sampleRate, STT_SAMPLE_RATE);
-      const samples = resampler.resample(wav.samples);
-      return { samples, durationSeconds: wav.samples.length / wav.sampleRate, decoder: 'wav' };
-    } catch (err) {
-      if (err instanceof HttpError) throw err;
-      // An exotic WAV (ADPCM, µ-law): a converter may still read it.
-      if (!converter) throw new HttpError('unsupported_audio', `cannot decode this WAV file: ${(err as Error).message}`);
-      if (!(err instanceof WavError) && !(err instanceof RangeError)) throw err;
-    }
-  }
-  if (!converter) {
-    throw new HttpError('unsupported_audio', 'only WAV can be decoded on this gateway (install ffmpeg or sox for other formats)');
-  }
-  const pcm = await convert(data, converter, options);
-  const samples = pcm16ToFloat32(pcm);
-  if (samples.length === 0) throw new HttpError('unsupported_audio', 'the file holds no audio');
-  return { samples, durationSeconds: samples.length / STT_SAMPLE_RATE, decoder: converter.name };
-}
-
-function extensionFor(options: DecodeOptions): string | undefined {
-  const fromName = path.extname(options.filename ?? '').slice(1).toLowerCase();
-  if (/^[a-z0-9]{1,8}$/.test(fromName)) return fromName;
-  return EXTENSION_BY_MEDIA_TYPE[(options.mimeType ?? '').split(';')[0]!.trim()];
-}
-
-function converterArgs(converter: AudioConverter, input: string): string[] {
-  if (converter.name === 'ffmpeg') {
-    return ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', input, '-vn', '-ac', '1', '-ar', String(STT_SAMPLE_RATE), '-f', 's16le', 'pipe:1'];
-  }
-  // `-t raw …` after the input: little-endian signed 16-bit mono at 16 kHz (sox adds the rate/remix effects).
-  return ['-V1', input, '-t', 'raw', '-e', 'signed-integer', '-b', '16', '-L', '-c', '1', '-r', String(STT_SAMPLE_RATE), '-'];
-}
-
-/** Runs the converter on a temporary copy of the upload (sox needs a name; mp4 needs to seek). */
-async function convert(data: Buffer, converter: AudioConverter, options: DecodeOptions): Promise<Buffer> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'voxgate-upload-'));
+/** Decodes an upload to 16 kHz mono float32; refusals are HttpErrors (`unsupported_audio`, `payload_too_large`). */
+export async function decodeUploadedAudio(
+  data: Uint8Array,
+  converter: AudioConverter | undefined,
+  options: DecodeOptions,
+  jobs?: AudioJobs,
+): Promise<DecodedAudio> {
   try {
-    const ext = extensionFor(options);
-    const input = path.join(dir, ext ? `upload.${ext}` : 'upload');
-    await writeFile(input, data, { mode: 0o600 });
-    return await runConverter(converter, converterArgs(converter, input), options);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    return jobs ? await jobs.decodeUpload(data, converter, options) : await decodeUpload(data, converter, options);
+  } catch (err) {
+    if (err instanceof AudioDecodeError) throw new HttpError(err.code, err.message);
+    throw err;
   }
-}
-
-function runConverter(converter: AudioConverter, args: string[], options: DecodeOptions): Promise<Buffer> {
-  const maxBytes = options.maxSeconds * STT_SAMPLE_RATE * 2;
-  return new Promise((resolve, reject) => {
-    const child = spawn(converter.command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let stderr = '';
-    let failure: Error | undefined;
-    const stop = (error: Error) => {
-      failure ??= error;
-      child.kill('SIGKILL');
-    };
-    const timer = setTimeout(() => stop(new HttpError('unsupported_audio', `decoding took longer than ${options.timeoutMs} ms`)), options.timeoutMs);
-    const onAbort = () => stop(new HttpError('bad_request', 'the request was cancelled'));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) return stop(tooLong(options.maxSeconds));
-      chunks.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < MAX_STDERR_CHARS) stderr += chunk.toString('utf8');
-    });
-    child.on('error', (err) => stop(new HttpError('unsupported_audio', `${converter.name} could not run: ${err.message}`)));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (failure) return reject(failure);
-      if (code !== 0) {
-        const why = stderr.trim().split('\n').filter(Boolean).pop() ?? `exit code ${code}`;
-        return reject(new HttpError('unsupported_audio', `cannot decode this audio (${converter.name}: ${why.replace(/\/\S*voxgate-upload-\S*/g, 'upload')})`));
-      }
-      const pcm = Buffer.concat(chunks, size);
-      resolve(pcm.length % 2 === 0 ? pcm : pcm.subarray(0, pcm.length - 1));
-    });
-  });
 }

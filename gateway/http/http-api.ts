@@ -8,6 +8,7 @@ import type { ConnectedDevice } from '../session/session-hub.ts';
 import type { SttProvider, TtsProvider } from '../speech/types.ts';
 import type { Store } from '../store/index.ts';
 import { createApiGuard } from './api-guard.ts';
+import type { CodecPool } from '../audio/codec-pool.ts';
 import { DEFAULT_CONVERTERS, findAudioConverter, type AudioConverter } from './audio-decode.ts';
 import { registerDevicesRoute } from './devices-route.ts';
 import { registerHealthRoute, type HealthSources } from './health.ts';
@@ -25,6 +26,8 @@ export interface HttpApiDeps {
   store: Pick<Store, 'apiKeys' | 'devices' | 'turns'>;
   stt: SttProvider;
   tts: TtsProvider;
+  /** The codec workers: uploads are decoded and synthesized audio resampled there (inline without). */
+  codec?: Pick<CodecPool, 'decodeUpload' | 'resample'>;
   sessions: { connectedDevices(): ConnectedDevice[] };
   health: HealthSources;
   config: HttpConfig;
@@ -51,12 +54,13 @@ export function registerHttpApi(http: HttpServer, deps: HttpApiDeps): HttpApi {
   );
   const guard = createApiGuard(store.apiKeys, store.devices, config.rateLimitPerMinute);
   const gate = new SpeechJobGate(config.maxConcurrentSpeechJobs);
-  const transcribe = createUploadTranscriber({ stt: deps.stt, config, metrics, gate, converter });
+  const jobs = deps.codec;
+  const transcribe = createUploadTranscriber({ stt: deps.stt, config, metrics, gate, converter, jobs });
 
   registerHealthRoute(http, deps.health, store.apiKeys);
   registerMetricsRoute(http, { metrics, access: config.metricsAccess, keys: store.apiKeys });
-  registerVoiceRoutes(http, { tts: deps.tts, guard, gate, transcribe, config, logger });
-  registerOpenAiRoutes(http, { tts: deps.tts, guard, gate, transcribe, config, logger });
+  registerVoiceRoutes(http, { tts: deps.tts, guard, gate, transcribe, config, logger, jobs });
+  registerOpenAiRoutes(http, { tts: deps.tts, guard, gate, transcribe, config, logger, jobs });
   registerDevicesRoute(http, {
     guard,
     sources: { devices: store.devices, turns: store.turns, connectedDevices: () => deps.sessions.connectedDevices() },

@@ -8,16 +8,16 @@
  *        (OpenAI's pcm), streamed sentence by sentence. No response_format: wav.
  */
 import type { Logger } from '../logger.ts';
-import { getResampler } from '../../audio/resampler.ts';
 import type { TtsProvider } from '../speech/types.ts';
 import { encodeWavPcm16, pcm16Bytes } from '../../audio/wav.ts';
 import { requestSignal, type ApiGuard } from './api-guard.ts';
+import type { AudioJobs } from './audio-decode.ts';
 import type { HttpConfig } from './http-config.ts';
 import { HttpError } from './http-errors.ts';
 import { sendJson, type HttpServer } from './http-server.ts';
 import { readJsonObject } from './request-body.ts';
 import type { SpeechJobGate } from './speech-jobs.ts';
-import { parseSpeechRequest, synthesizeSentences, synthesizeText } from './synthesis.ts';
+import { parseSpeechRequest, resampleWith, synthesizeSentences, synthesizeText } from './synthesis.ts';
 import type { UploadTranscriber } from './upload-transcriber.ts';
 
 /** OpenAI's `pcm` format: 24 kHz, 16-bit signed little-endian, mono. */
@@ -32,6 +32,8 @@ export interface OpenAiRouteDeps {
   transcribe: UploadTranscriber;
   config: HttpConfig;
   logger: Logger;
+  /** Where synthesized audio is resampled (the codec workers); inline when absent. */
+  jobs?: Pick<AudioJobs, 'resample'>;
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string): T {
@@ -75,7 +77,7 @@ export function registerOpenAiRoutes(http: HttpServer, deps: OpenAiRouteDeps): v
     const signal = requestSignal(res);
 
     if (format === 'wav') {
-      const audio = await gate.run(() => synthesizeText(tts, request, signal));
+      const audio = await gate.run(() => synthesizeText(tts, request, signal, deps.jobs));
       const wav = encodeWavPcm16(audio.samples, audio.sampleRate);
       res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': wav.length, 'cache-control': 'no-store' });
       res.end(wav);
@@ -84,12 +86,12 @@ export function registerOpenAiRoutes(http: HttpServer, deps: OpenAiRouteDeps): v
 
     await gate.run(async () => {
       try {
-        for await (const part of synthesizeSentences(tts, request, signal)) {
-          const resampler = await getResampler(part.sampleRate, OPENAI_PCM_RATE);
+        for await (const part of synthesizeSentences(tts, request, signal, deps.jobs)) {
+          const samples = await resampleWith(deps.jobs, part.samples, part.sampleRate, OPENAI_PCM_RATE);
           if (!res.headersSent) {
             res.writeHead(200, { 'content-type': 'audio/pcm', 'cache-control': 'no-store', 'x-sample-rate': String(OPENAI_PCM_RATE) });
           }
-          res.write(pcm16Bytes(resampler.resample(part.samples)));
+          res.write(pcm16Bytes(samples));
         }
         res.end();
       } catch (err) {

@@ -5,10 +5,11 @@
  * the rate of its first sentence (a fallback voice may speak at another rate).
  */
 import { concatFloat32 } from '../../audio/pcm16.ts';
-import { getResampler } from '../../audio/resampler.ts';
+import { resample } from '../../audio/resampler.ts';
 import { splitSentences } from '../brain/sentence-splitter.ts';
 import { ProviderError } from '../providers.ts';
 import type { TtsProvider } from '../speech/types.ts';
+import type { AudioJobs } from './audio-decode.ts';
 import { HttpError } from './http-errors.ts';
 
 /** OpenAI's accepted speed range; beyond it speech is unintelligible anyway. */
@@ -57,8 +58,19 @@ export function parseSpeechRequest(input: { text: unknown; voice: unknown; speed
   return { text, voice: input.voice, speed };
 }
 
+/** Converts on the codec workers when there are some (`jobs`), else inline. */
+export function resampleWith(jobs: Pick<AudioJobs, 'resample'> | undefined, samples: Float32Array, fromRate: number, toRate: number): Promise<Float32Array> {
+  if (fromRate === toRate) return Promise.resolve(samples);
+  return jobs ? jobs.resample(samples, fromRate, toRate) : resample(samples, fromRate, toRate);
+}
+
 /** Synthesizes one sentence after another; each result is at the rate of the first. */
-export async function* synthesizeSentences(tts: TtsProvider, request: SpeechRequest, signal: AbortSignal): AsyncGenerator<SentenceAudio> {
+export async function* synthesizeSentences(
+  tts: TtsProvider,
+  request: SpeechRequest,
+  signal: AbortSignal,
+  jobs?: Pick<AudioJobs, 'resample'>,
+): AsyncGenerator<SentenceAudio> {
   let rate: number | undefined;
   for (const sentence of splitSentences(request.text)) {
     let audio;
@@ -70,16 +82,21 @@ export async function* synthesizeSentences(tts: TtsProvider, request: SpeechRequ
       throw err;
     }
     rate ??= audio.sampleRate;
-    const samples = audio.sampleRate === rate ? audio.samples : (await getResampler(audio.sampleRate, rate)).resample(audio.samples);
+    const samples = await resampleWith(jobs, audio.samples, audio.sampleRate, rate);
     yield { sentence, samples, sampleRate: rate };
   }
 }
 
 /** The whole text as one clip. */
-export async function synthesizeText(tts: TtsProvider, request: SpeechRequest, signal: AbortSignal): Promise<{ samples: Float32Array; sampleRate: number }> {
+export async function synthesizeText(
+  tts: TtsProvider,
+  request: SpeechRequest,
+  signal: AbortSignal,
+  jobs?: Pick<AudioJobs, 'resample'>,
+): Promise<{ samples: Float32Array; sampleRate: number }> {
   const parts: Float32Array[] = [];
   let sampleRate = 0;
-  for await (const part of synthesizeSentences(tts, request, signal)) {
+  for await (const part of synthesizeSentences(tts, request, signal, jobs)) {
     parts.push(part.samples);
     sampleRate = part.sampleRate;
   }

@@ -1,11 +1,12 @@
 /**
- * The shared path of both transcription endpoints: read the multipart upload, decode its
- * audio to 16 kHz, run it through the recognizer inside the speech-job gate, and measure
+ * The shared path of both transcription endpoints, all inside the speech-job gate: a request
+ * over the limit is refused (`busy`) before its body is read. Then read the multipart upload,
+ * decode its audio to 16 kHz on a codec worker, run it through the recognizer, and measure
  * the real-time factor.
  */
 import type { IncomingMessage } from 'node:http';
 import type { SttProvider } from '../speech/types.ts';
-import { decodeUploadedAudio, type AudioConverter } from './audio-decode.ts';
+import { decodeUploadedAudio, type AudioConverter, type AudioJobs } from './audio-decode.ts';
 import type { HttpConfig } from './http-config.ts';
 import { HttpError } from './http-errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -34,6 +35,8 @@ export interface UploadTranscriberDeps {
   gate: SpeechJobGate;
   /** Resolved once at startup (a probe); undefined means WAV only. */
   converter: Promise<AudioConverter | undefined>;
+  /** Where decoding runs (the codec workers); inline when absent. */
+  jobs?: AudioJobs;
 }
 
 /** `checkFields` may refuse the form's fields (throw an HttpError) before any audio work is done. */
@@ -44,26 +47,32 @@ export type UploadTranscriber = (
 ) => Promise<UploadTranscription>;
 
 export function createUploadTranscriber(deps: UploadTranscriberDeps): UploadTranscriber {
-  return async (req, signal, checkFields) => {
-    const { fields, file } = await readMultipartForm(req, 'file', {
-      maxBytes: deps.config.maxUploadBytes,
-      timeoutMs: deps.config.bodyTimeoutMs,
-    });
-    checkFields?.(fields);
-    const language = fields.language?.trim() || undefined;
-    if (language !== undefined && !LANGUAGE_PATTERN.test(language)) {
-      throw new HttpError('bad_request', `language ${JSON.stringify(language)} is not a language code such as "en" or "de"`);
-    }
-    const health = deps.stt.health();
-    if (!health.ready) throw new HttpError('stt_unavailable', `speech recognition is not available: ${health.detail ?? 'not ready'}`);
-    return deps.gate.run(async () => {
-      const audio = await decodeUploadedAudio(file.data, await deps.converter, {
-        filename: file.filename,
-        mimeType: file.mimeType,
-        maxSeconds: deps.config.maxTranscribeAudioSeconds,
-        timeoutMs: deps.config.audioDecodeTimeoutMs,
-        signal,
+  // The gate first: an upload the gateway has no room for is not read (nor buffered) at all.
+  return (req, signal, checkFields) =>
+    deps.gate.run(async () => {
+      const { fields, file } = await readMultipartForm(req, 'file', {
+        maxBytes: deps.config.maxUploadBytes,
+        timeoutMs: deps.config.bodyTimeoutMs,
       });
+      checkFields?.(fields);
+      const language = fields.language?.trim() || undefined;
+      if (language !== undefined && !LANGUAGE_PATTERN.test(language)) {
+        throw new HttpError('bad_request', `language ${JSON.stringify(language)} is not a language code such as "en" or "de"`);
+      }
+      const health = deps.stt.health();
+      if (!health.ready) throw new HttpError('stt_unavailable', `speech recognition is not available: ${health.detail ?? 'not ready'}`);
+      const audio = await decodeUploadedAudio(
+        file.data,
+        await deps.converter,
+        {
+          filename: file.filename,
+          mimeType: file.mimeType,
+          maxSeconds: deps.config.maxTranscribeAudioSeconds,
+          timeoutMs: deps.config.audioDecodeTimeoutMs,
+          signal,
+        },
+        deps.jobs,
+      );
       const result = await transcribeClip(deps.stt, audio.samples, { language, signal });
       if (audio.durationSeconds > 0) deps.metrics.observeSttRealTimeFactor('http', result.elapsedMs / 1000 / audio.durationSeconds);
       return {
@@ -74,5 +83,4 @@ export function createUploadTranscriber(deps: UploadTranscriberDeps): UploadTran
         model: deps.stt.name,
       };
     });
-  };
 }

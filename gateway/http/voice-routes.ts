@@ -9,6 +9,7 @@ import type { Logger } from '../logger.ts';
 import type { TtsProvider } from '../speech/types.ts';
 import { encodeWavPcm16, pcm16Bytes, streamingWavHeader } from '../../audio/wav.ts';
 import { requestSignal, type ApiGuard } from './api-guard.ts';
+import type { AudioJobs } from './audio-decode.ts';
 import type { HttpConfig } from './http-config.ts';
 import { HttpError } from './http-errors.ts';
 import { sendJson, type HttpServer } from './http-server.ts';
@@ -24,6 +25,8 @@ export interface VoiceRouteDeps {
   transcribe: UploadTranscriber;
   config: HttpConfig;
   logger: Logger;
+  /** Where synthesized audio is resampled (the codec workers); inline when absent. */
+  jobs?: Pick<AudioJobs, 'resample'>;
 }
 
 export function registerVoiceRoutes(http: HttpServer, deps: VoiceRouteDeps): void {
@@ -43,7 +46,7 @@ export function registerVoiceRoutes(http: HttpServer, deps: VoiceRouteDeps): voi
   http.route('POST', '/api/voice/synthesize', async (req, res) => {
     guard.apiKey(req);
     const request = await speechRequest(req);
-    const audio = await gate.run(() => synthesizeText(tts, request, requestSignal(res)));
+    const audio = await gate.run(() => synthesizeText(tts, request, requestSignal(res), deps.jobs));
     sendJson(res, 200, {
       audio_base64: encodeWavPcm16(audio.samples, audio.sampleRate).toString('base64'),
       format: 'wav',
@@ -61,7 +64,7 @@ export function registerVoiceRoutes(http: HttpServer, deps: VoiceRouteDeps): voi
     await gate.run(async () => {
       const log = deps.logger.child({ route: 'audio-stream' });
       try {
-        for await (const part of synthesizeSentences(tts, request, signal)) {
+        for await (const part of synthesizeSentences(tts, request, signal, deps.jobs)) {
           if (!res.headersSent) {
             // The header waits for the first sentence: its rate is the stream's rate.
             res.writeHead(200, { 'content-type': 'audio/wav', 'cache-control': 'no-store', 'x-sample-rate': String(part.sampleRate) });

@@ -27,6 +27,7 @@ import {
   type ListenStart,
   type ParseResult,
 } from '../../protocol/index.ts';
+import type { ReplyCodec } from '../audio/reply-codec.ts';
 import type { Responder } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
@@ -46,9 +47,14 @@ import { TurnNumbering } from './turn-numbering.ts';
 export interface DeviceSessionDeps {
   stt: SttProvider;
   tts: TtsProvider;
+  /** Turns synthesized sentences into device-ready packets (the gateway's codec workers). */
+  codec: ReplyCodec;
   responder: Responder;
   recorder: TurnRecorder;
-  /** `auto` listen mode's end-of-turn detector; without one, `auto` behaves as `manual`. */
+  /**
+   * `auto` listen mode's end-of-turn detectors, for recognizers that cannot end turns with
+   * their own VAD; without either, `auto` behaves as `manual`.
+   */
   turnEnd?: TurnEndDetectorFactory;
   limits: Limits;
   logger: Logger;
@@ -273,7 +279,8 @@ export class DeviceSession implements DeviceSessionPort {
         micFormat: ready.micFormat,
         micFrameMs: ready.micFrameMs,
         partials: ready.partials,
-        turnEnd: auto ? this.deps.turnEnd?.create() : undefined,
+        // Nothing is created here: the listener asks for a detector only if its recognizer cannot end the turn.
+        autoEnd: auto ? { detectors: this.deps.turnEnd } : undefined,
       }),
     );
   }
@@ -287,10 +294,17 @@ export class DeviceSession implements DeviceSessionPort {
     if (current && (current.phase !== 'listening' || !this.watcher)) current.abort(current.phase === 'listening' ? 'restarted' : 'barge_in');
     if (this.watcher) return true;
     const ready = this.ready!;
+    let detector;
+    try {
+      detector = factory.createSpeechStart();
+    } catch (err) {
+      this.log.error({ err }, 'no speech-start detector; listening as in auto mode');
+      return false;
+    }
     this.watcher = new SpeechWatcher({
       micFormat: ready.micFormat,
       micFrameMs: ready.micFrameMs,
-      detector: factory.createSpeechStart(),
+      detector,
       limits: this.deps.limits,
       logger: this.log,
       onSpeech: (preroll) => {
@@ -326,6 +340,7 @@ export class DeviceSession implements DeviceSessionPort {
     const deps: TurnDeps = {
       stt: this.deps.stt,
       tts: this.deps.tts,
+      codec: this.deps.codec,
       responder: this.deps.responder,
       recorder: this.deps.recorder,
       limits: this.deps.limits,

@@ -11,7 +11,7 @@
  */
 import type { Responder, ToolSource } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
-import type { PauseDetector, SilenceSignal, TtsProvider, TurnEndDetector } from '../speech/types.ts';
+import type { TtsProvider } from '../speech/types.ts';
 import { EnergyPauseDetector } from '../speech/vad/pause-detector.ts';
 import type { SessionEvents, SpeculationDiscardReason } from './events.ts';
 import type { PreemptionSettings } from './preemption-config.ts';
@@ -39,8 +39,6 @@ export interface PreemptionOptions {
   tts: TtsProvider;
   /** The turn's signal. */
   signal: AbortSignal;
-  /** The turn's `auto`-mode detector; when it can tell pauses (silentNow) it is the pause signal. */
-  turnEnd?: TurnEndDetector;
   /** Already guarded (see guardEvents). */
   report: Required<SessionEvents>['speculation'];
   logger: Logger;
@@ -56,9 +54,8 @@ export interface PreemptionOutcome {
 }
 
 export class Preemption {
-  private readonly silence: SilenceSignal;
-  /** Fed with the turn's audio when the pause signal is ours (not the turn-end detector's). */
-  private readonly pauses: PauseDetector | undefined;
+  /** The pause signal, fed with the turn's audio (bookkeeping-sized: one pass over the samples). */
+  private readonly pauses = new EnergyPauseDetector();
   private current: Speculation | undefined;
   private partial = '';
   private partialText = '';
@@ -70,13 +67,6 @@ export class Preemption {
   private readonly result: PreemptionOutcome = {};
 
   constructor(private readonly o: PreemptionOptions) {
-    const turnEnd = o.turnEnd;
-    if (turnEnd?.silentNow) {
-      this.silence = { silentNow: () => turnEnd.silentNow!() };
-    } else {
-      this.pauses = new EnergyPauseDetector();
-      this.silence = this.pauses;
-    }
     this.changedAt = o.now();
   }
 
@@ -99,7 +89,7 @@ export class Preemption {
 
   /** Each chunk of audio the turn takes before release (the pause signal may have changed). */
   audio(samples: Float32Array): void {
-    this.pauses?.accept(samples);
+    this.pauses.accept(samples);
     this.check();
   }
 
@@ -143,7 +133,7 @@ export class Preemption {
       }, Math.ceil(wait));
       return;
     }
-    if (this.silence.silentNow()) this.start();
+    if (this.pauses.silentNow()) this.start();
   }
 
   private start(): void {

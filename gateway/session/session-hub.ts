@@ -3,6 +3,7 @@
  * authenticated connection; there is one session per device id, so a new connection
  * for a device closes its old one (the device reconnected; the old socket is stale).
  */
+import { inlineReplyCodec, type ReplyCodec } from '../audio/reply-codec.ts';
 import type { Responder } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
 import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
@@ -19,6 +20,11 @@ import { DEFAULT_APOLOGY_TEXT } from './turn-reply.ts';
 export interface SessionHubDeps {
   stt: SttProvider;
   tts: TtsProvider;
+  /**
+   * Turns synthesized sentences into device-ready packets. The gateway passes its codec worker
+   * pool; without one (tools, tests) the encoding runs inline on this thread.
+   */
+  codec?: ReplyCodec;
   responder: Responder;
   recorder: TurnRecorder;
   /** End-of-turn detection for `auto` listen mode; without it `auto` behaves as `manual`. */
@@ -66,6 +72,7 @@ export function createSessionHub(deps: SessionHubDeps): SessionHub {
   const log = deps.logger.child({ component: 'sessions' });
   const events = guardEvents(deps.events, log);
   const sessions = new Map<string, DeviceSession>();
+  const codec = deps.codec ?? inlineReplyCodec();
   const seen = (deviceId: string) => {
     try {
       deps.onDeviceSeen?.(deviceId);
@@ -93,6 +100,7 @@ export function createSessionHub(deps: SessionHubDeps): SessionHub {
         {
           stt: deps.stt,
           tts: deps.tts,
+          codec,
           responder: deps.responder,
           recorder: deps.recorder,
           turnEnd: deps.turnEnd,

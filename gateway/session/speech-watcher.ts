@@ -1,7 +1,7 @@
 /**
  * Realtime listening (listen mode `realtime`): the device's microphone stays open, also while
  * the gateway speaks (its echo cancelled on the device). Audio no turn is taking comes here:
- * it is decoded and watched for the start of speech; the last packets are kept, and when
+ * it is decoded and watched for the start of speech (Silero, on a codec worker); the last packets are kept, and when
  * someone speaks they become the start of a new turn (a barge-in when a reply is under way).
  * Silence costs a decode and a VAD window, never a recognizer. Bad or excess audio is dropped
  * and logged once, as in a turn.
@@ -40,6 +40,8 @@ export class SpeechWatcher {
     this.decoder = createMicDecoder(o.micFormat);
     this.bucket = new AudioTokenBucket(o.limits.maxAudioRate, o.limits.rateBurstMs);
     this.prerollPackets = Math.max(1, Math.ceil(REALTIME_PREROLL_MS / o.micFrameMs));
+    // A detector on a worker answers later; the packets that came meanwhile are in the pre-roll too.
+    o.detector.onSpeech?.(() => this.heard());
   }
 
   receive(audio: InboundAudio): void {
@@ -55,7 +57,11 @@ export class SpeechWatcher {
     }
     this.preroll.push(audio);
     if (this.preroll.length > this.prerollPackets) this.preroll.shift();
-    if (!this.detect(samples)) return;
+    if (this.detect(samples)) this.heard();
+  }
+
+  private heard(): void {
+    if (this.closed) return;
     const heard = this.preroll.splice(0);
     // The turn takes the audio from here on; when it hands back, watching starts from silence.
     this.decoder = createMicDecoder(this.o.micFormat);

@@ -7,7 +7,7 @@
 import { MIC_SAMPLE_RATE, ProtocolError, type AudioFormat, type ErrorCode } from '../../protocol/index.ts';
 import { createMicDecoder, type MicDecoder } from '../audio/mic-decoder.ts';
 import type { Logger } from '../logger.ts';
-import type { SttProvider, SttStream, TurnEndDetector } from '../speech/types.ts';
+import type { SttProvider, SttStream, TurnEndDetector, TurnEndDetectorFactory } from '../speech/types.ts';
 import { FrameReorder } from './frame-reorder.ts';
 import type { Limits } from './limits-config.ts';
 import type { InboundAudio } from './link.ts';
@@ -36,8 +36,12 @@ export interface ListenerOptions {
   limits: Limits;
   signal: AbortSignal;
   logger: Logger;
-  /** Present in `auto` mode: ends the turn after trailing silence. */
-  turnEnd?: TurnEndDetector;
+  /**
+   * Present in `auto` mode: the turn ends after trailing silence, heard by the recognizer's
+   * own VAD when its stream can (one Silero per turn, off the event loop), else by a detector
+   * from `detectors` (none: `auto` waits for `listen stop`).
+   */
+  autoEnd?: { detectors?: TurnEndDetectorFactory };
   /** Called with throttled, changed partial transcripts; absent when the device does not want them. */
   onPartial?: (text: string) => void;
   /** Every partial transcript of the recognizer until release, unthrottled (preemptive generation). */
@@ -64,6 +68,7 @@ export class TurnListener {
   private readonly once = new LogOnce();
   private readonly now: () => number;
   private stream: SttStream | undefined;
+  private detector: TurnEndDetector | undefined;
   private sttError: unknown;
   private arrivals = 0;
   private released = false;
@@ -95,10 +100,12 @@ export class TurnListener {
           this.partial?.offer(text);
           this.options.onHeard?.(text);
         },
+        onTurnEnd: options.autoEnd ? () => this.heardTurnEnd() : undefined,
       });
     } catch (err) {
       this.failStt(err);
     }
+    if (options.autoEnd?.detectors && !this.stream?.endsTurns) this.detector = this.openDetector(options.autoEnd.detectors);
     options.signal.addEventListener('abort', () => this.cancel(), { once: true });
     this.wallTimer = setTimeout(() => this.tooLong(), options.limits.maxTurnMs + LISTEN_WALL_SLACK_MS);
   }
@@ -180,14 +187,43 @@ export class TurnListener {
     this.options.onAudio?.(samples);
   }
 
+  private openDetector(detectors: TurnEndDetectorFactory): TurnEndDetector | undefined {
+    try {
+      const detector = detectors.create();
+      detector.onEnded?.(() => this.heardTurnEnd());
+      return detector;
+    } catch (err) {
+      this.options.logger.error({ err }, 'no end-of-turn detector; the turn ends at listen stop');
+      return undefined;
+    }
+  }
+
   private turnEnded(samples: Float32Array): boolean {
-    const detector = this.options.turnEnd;
+    const detector = this.detector;
     if (!detector) return false;
     try {
       return detector.accept(samples);
     } catch (err) {
       if (this.once.first('vad')) this.options.logger.error({ err }, 'end-of-turn detector failed; the turn ends at listen stop');
       return false;
+    }
+  }
+
+  /** The recognizer's VAD (or a detector on a worker) heard the speaker finish. */
+  private heardTurnEnd(): void {
+    if (this.released || this.options.signal.aborted) return;
+    this.release('vad');
+    this.finalize();
+  }
+
+  /** Every turn end gives the detector's Silero instance back at once (not at garbage collection). */
+  private releaseDetector(): void {
+    const detector = this.detector;
+    this.detector = undefined;
+    try {
+      detector?.release?.();
+    } catch (err) {
+      this.options.logger.warn({ err }, 'releasing the end-of-turn detector failed');
     }
   }
 
@@ -201,6 +237,7 @@ export class TurnListener {
 
   private release(reason: ReleaseReason): void {
     clearTimeout(this.wallTimer);
+    this.releaseDetector();
     if (this.released) return;
     this.released = true;
     this.releasedAt = this.now();
@@ -246,6 +283,7 @@ export class TurnListener {
   private cancel(): void {
     clearTimeout(this.stragglerTimer);
     clearTimeout(this.wallTimer);
+    this.releaseDetector();
     this.partial?.cancel();
     this.finalizing = true;
     this.resolveResult({ text: '' });

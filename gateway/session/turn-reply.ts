@@ -1,17 +1,18 @@
 /**
- * The speaking half of a turn: final text → responder sentences → TTS → reply encoder →
- * pacer → device. The first audio does not wait for the whole answer: each sentence is
- * synthesized as soon as it is complete, one sentence ahead of the one being played.
+ * The speaking half of a turn: final text → responder sentences → reply audio (TTS, then the
+ * codec workers' device-ready packets) → pacer → device. The first audio does not wait for the
+ * whole answer: each sentence is synthesized as soon as it is complete, one sentence ahead of
+ * the one being played.
  * Failures still give the device a complete reply (docs/protocol.md §3.2): a responder failure
  * is announced, apologised for (when TTS works) and ends with `tts stop` reason `error`;
  * a TTS failure ends with `tts stop` reason `error`.
  */
 import { ProtocolError, type ErrorCode } from '../../protocol/index.ts';
-import type { ReplyEncoder } from '../audio/reply-encoder.ts';
 import type { Responder, ToolSource } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
+import type { EncodedClip } from '../audio/reply-codec.ts';
 import { ProviderError } from '../providers.ts';
-import type { TtsProvider } from '../speech/types.ts';
+import type { ReplyAudio } from './reply-audio.ts';
 import { createReplyPacer, type PacerClock } from './reply-pacer.ts';
 
 /** Synthesize the next sentence while this one plays; more would only waste work on a barge-in. */
@@ -42,8 +43,8 @@ export interface ReplyOptions {
   responder: Responder;
   /** The device's own tools for this reply (LinkCapabilities.tools). */
   tools?: ToolSource;
-  tts: TtsProvider;
-  encoder: ReplyEncoder;
+  /** The reply's sentences as device-ready packets (the caller opens and closes it). */
+  audio: ReplyAudio;
   leadMs: number;
   /** The turn's signal: barge-in, goodbye, disconnect. */
   signal: AbortSignal;
@@ -76,7 +77,7 @@ export function errorCodeFor(err: unknown, engine: 'stt_unavailable' | 'llm_unav
 
 interface Sentence {
   text: string;
-  frames?: Promise<Float32Array[]>;
+  packets?: Promise<EncodedClip>;
 }
 
 export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
@@ -97,15 +98,10 @@ export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
   };
   o.signal.addEventListener('abort', poke, { once: true });
 
-  const synthesize = (text: string, signal: AbortSignal): Promise<Float32Array[]> => {
-    const job = o.tts.synthesize(text, { signal }).then((audio) => o.encoder.toFrames(audio));
-    job.catch(() => {}); // awaited later (or dropped on abort): never an unhandled rejection
-    return job;
-  };
   const prefetch = () => {
     for (let i = cursor; i < queue.length && i <= cursor + TTS_LOOKAHEAD_SENTENCES; i++) {
       const s = queue[i]!;
-      s.frames ??= synthesize(s.text, workSignal);
+      s.packets ??= o.audio.sentence(s.text, workSignal);
     }
   };
 
@@ -140,24 +136,30 @@ export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
   })();
 
   const pacer = createReplyPacer({ leadMs: o.leadMs, signal: o.signal, sendPacket: o.out.audio, clock: o.clock });
-  const frameMs = o.encoder.params.frame_duration;
+  const frameMs = o.audio.frameMs;
 
   /**
-   * Sends one sentence's frames through the pacer; false when aborted. Only the model's own
+   * Sends one sentence's packets through the pacer; false when aborted. Only the model's own
    * sentences count as the turn's reply (`remember`): the apology is not an answer, and as
    * conversation memory it would make the model apologise again.
    */
-  const play = async (text: string, frames: Float32Array[], remember = true): Promise<boolean> => {
+  const play = async (text: string, clip: EncodedClip, remember = true): Promise<boolean> => {
     o.out.ttsStart();
     o.out.sentenceStart(text);
-    for (const [i, frame] of frames.entries()) {
-      if (!(await pacer.send(o.encoder.encode(frame), frameMs))) return false;
-      if (i === 0) {
-        if (remember) spoken.push(text);
-        o.marks.firstAudio ??= o.now();
+    let first = true;
+    const send = async (packets: Uint8Array[]): Promise<boolean> => {
+      for (const packet of packets) {
+        if (!(await pacer.send(packet, frameMs))) return false;
+        if (first) {
+          first = false;
+          if (remember) spoken.push(text);
+          o.marks.firstAudio ??= o.now();
+        }
       }
-    }
-    return true;
+      return true;
+    };
+    // The head plays while the codec still encodes the rest (which is there long before the head has played out).
+    return (await send(clip.head)) && (await send(await clip.rest));
   };
 
   try {
@@ -172,7 +174,7 @@ export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
       prefetch();
       let ok: boolean;
       try {
-        ok = await play(sentence.text, await sentence.frames!);
+        ok = await play(sentence.text, await sentence.packets!);
       } catch (err) {
         if (o.signal.aborted) return aborted();
         stopWork.abort();
@@ -196,7 +198,7 @@ export async function speakReply(o: ReplyOptions): Promise<ReplyOutcome> {
     o.out.error(code, messageOf(producerError, 'the language model failed'));
     if (o.apologyText) {
       try {
-        if (!(await play(o.apologyText, await synthesize(o.apologyText, o.signal), false))) return aborted();
+        if (!(await play(o.apologyText, await o.audio.sentence(o.apologyText, o.signal), false))) return aborted();
       } catch (err) {
         if (o.signal.aborted) return aborted();
         o.logger.warn({ err }, 'the apology could not be synthesized either');

@@ -14,17 +14,18 @@
  * `tts stop`) with no transcript, and it is neither recorded nor part of the conversation.
  */
 import type { AudioFormat, ErrorCode, GatewayAudioParams, GatewayMessage } from '../../protocol/index.ts';
-import { createReplyEncoder } from '../audio/reply-encoder.ts';
 import { emotionOf } from '../brain/emotion.ts';
+import type { ReplyCodec } from '../audio/reply-codec.ts';
 import type { Responder } from '../brain/types.ts';
 import type { Logger } from '../logger.ts';
-import type { SttProvider, TtsProvider, TurnEndDetector } from '../speech/types.ts';
+import type { SttProvider, TtsProvider, TurnEndDetectorFactory } from '../speech/types.ts';
 import type { TurnOutcome, TurnRecord, TurnRecorder, TurnTimings } from '../store/types.ts';
 import type { SessionEvents } from './events.ts';
 import type { Limits } from './limits-config.ts';
 import type { DeviceLink, InboundAudio } from './link.ts';
 import { Preemption } from './preemption.ts';
 import type { PreemptionSettings } from './preemption-config.ts';
+import { openReplyAudio } from './reply-audio.ts';
 import type { PacerClock } from './reply-pacer.ts';
 import type { CommittedReply } from './speculation.ts';
 import { TurnListener } from './turn-listener.ts';
@@ -37,6 +38,8 @@ export type TurnAbortReason = 'barge_in' | 'abort' | 'restarted' | 'goodbye' | '
 export interface TurnDeps {
   stt: SttProvider;
   tts: TtsProvider;
+  /** Turns synthesized sentences into device-ready packets (the gateway's codec workers). */
+  codec: ReplyCodec;
   responder: Responder;
   recorder: TurnRecorder;
   limits: Limits;
@@ -67,8 +70,8 @@ export interface AudioTurnOptions extends TurnOptions {
   micFrameMs: number;
   /** The device wants partial transcripts (hello `features.partial_stt` is not false). */
   partials: boolean;
-  /** `auto` listen mode: the VAD ends the turn. */
-  turnEnd?: TurnEndDetector;
+  /** `auto` listen mode: the VAD ends the turn (the recognizer's own, else one from `detectors`). */
+  autoEnd?: { detectors?: TurnEndDetectorFactory };
 }
 
 const now = () => performance.now();
@@ -141,7 +144,7 @@ export class Turn {
         limits: o.deps.limits,
         signal: this.controller.signal,
         logger: this.log,
-        turnEnd: a.turnEnd,
+        autoEnd: a.autoEnd,
         onPartial: a.partials ? (text) => this.sendStt(text, false) : undefined,
         onHeard: this.preemption ? (text) => this.preempt((p) => p.heard(text)) : undefined,
         onAudio: this.preemption ? (samples) => this.preempt((p) => p.audio(samples)) : undefined,
@@ -246,23 +249,29 @@ export class Turn {
       this.marks.firstToken = committed.firstToken;
       this.marks.firstSentence = committed.firstSentence;
     }
-    const result = await speakReply({
-      deviceId: this.o.deviceId,
-      text,
-      responder: committed?.responder ?? responder,
-      tools: this.o.link.capabilities?.tools,
-      tts: committed?.tts ?? this.o.deps.tts,
-      encoder: createReplyEncoder(this.o.replyParams),
-      leadMs: Math.min(this.o.deps.limits.leadMs, this.o.link.capabilities?.maxLeadMs ?? Infinity),
-      signal: this.controller.signal,
-      out: this.replyOutput(),
-      marks: this.marks,
-      spoken: this.spoken,
-      apologyText,
-      logger: this.log,
-      now,
-      clock: this.o.deps.clock,
-    });
+    // A committed speculation's TTS serves the first sentence's audio it already made.
+    const audio = openReplyAudio({ tts: committed?.tts ?? this.o.deps.tts, codec: this.o.deps.codec, params: this.o.replyParams });
+    let result;
+    try {
+      result = await speakReply({
+        deviceId: this.o.deviceId,
+        text,
+        responder: committed?.responder ?? responder,
+        tools: this.o.link.capabilities?.tools,
+        audio,
+        leadMs: Math.min(this.o.deps.limits.leadMs, this.o.link.capabilities?.maxLeadMs ?? Infinity),
+        signal: this.controller.signal,
+        out: this.replyOutput(),
+        marks: this.marks,
+        spoken: this.spoken,
+        apologyText,
+        logger: this.log,
+        now,
+        clock: this.o.deps.clock,
+      });
+    } finally {
+      audio.close();
+    }
     if (result.outcome === 'aborted') return; // abort() already ended the turn
     this.end(result.outcome, result.errorCode);
   }
@@ -350,7 +359,6 @@ export class Turn {
       tools: a.link.capabilities?.tools,
       tts: deps.tts,
       signal: this.controller.signal,
-      turnEnd: a.turnEnd,
       report: deps.events.speculation,
       logger: this.log,
       now,

@@ -36,8 +36,14 @@ export interface SpeechEngineConfig {
 export interface SpeechEngines {
   stt: SttProvider;
   tts: TtsProvider;
-  /** Absent when Silero VAD is not installed (then `auto` listen mode cannot end turns by itself). */
+  /**
+   * Absent when Silero VAD is not installed (then `auto` listen mode cannot end turns by itself).
+   * Runs Silero on the calling thread (tools); the gateway ends turns with the recognizer's own
+   * VAD, or detectors on its codec workers built from `vad`.
+   */
   turnEnd?: TurnEndDetectorFactory;
+  /** The Silero settings, when Silero is installed and loads. */
+  vad?: VadSettings;
   /** The STT and TTS compositions, then each provider, then the VAD. */
   health(): ProviderHealth[];
   /**
@@ -135,7 +141,8 @@ export async function createSpeechEngines(config: SpeechEngineConfig, logger: Lo
     createSttEngine(config, log, { settings: vadSettings, health: vadHealth }),
     createTtsEngine(config, log),
   ]);
-  const turnEnd = vadHealth.ready ? new SileroTurnEndDetectorFactory(vadSettings) : undefined;
+  // No instance until one is asked for: the gateway itself never uses this one (see `turnEnd`).
+  const turnEnd = vadHealth.ready ? new SileroTurnEndDetectorFactory(vadSettings, { minIdle: 0 }) : undefined;
 
   const health = (): ProviderHealth[] => [
     stt.health(),
@@ -154,6 +161,7 @@ export async function createSpeechEngines(config: SpeechEngineConfig, logger: Lo
     stt,
     tts,
     turnEnd,
+    vad: vadHealth.ready ? vadSettings : undefined,
     health,
     async adopt(kind) {
       const providers = kind === 'stt' ? stt.providers : kind === 'tts' ? tts.providers : [];
@@ -167,6 +175,7 @@ export async function createSpeechEngines(config: SpeechEngineConfig, logger: Lo
       if (kind === 'vad') log.info('Silero VAD installed: it is used from the next start');
     },
     async close() {
+      turnEnd?.close();
       await Promise.all([stt.close(), tts.close()]);
     },
   };

@@ -81,6 +81,14 @@ class FallbackSttStream implements SttStream {
     this.stream = opened.stream;
   }
 
+  get endsTurns(): boolean {
+    return this.stream.endsTurns === true;
+  }
+
+  drain(): Promise<void> {
+    return this.stream.drain?.() ?? Promise.resolve();
+  }
+
   push(samples: Float32Array): void {
     if (this.replayable) {
       if (this.keptSamples + samples.length > MAX_REPLAY_SECONDS * STT_SAMPLE_RATE) {

@@ -51,6 +51,18 @@ export const SherpaSttSchema = z.object({
   gate: bool.default(true),
   /** Audio kept before the VAD confirms speech, so the first syllable is not cut. */
   gatePrerollMs: z.coerce.number().int().min(0).max(2000).default(500),
+  /**
+   * A stream's final is given up on (`stt_unavailable`, and the next provider may take the
+   * turn) when its worker has shown no progress for this long: a healthy worker answers
+   * within tens of milliseconds; one stuck in a native call never does.
+   */
+  finishTimeoutMs: positiveInt.default(5_000),
+  /**
+   * Audio one stream may have waiting for its worker (beyond the 2 s a worker holds at a time).
+   * Two minutes: the longest clip the Wyoming server hands over at once; devices send at most
+   * a turn (30 s) and the HTTP API paces itself. More fails the stream: its worker is stuck.
+   */
+  maxQueuedMs: positiveInt.default(120_000),
 });
 
 /** Silero VAD (turn end in `auto` mode, the recognizer's gate, silence trimming). */
@@ -99,6 +111,8 @@ export const EspeakSchema = z.object({
   dataDir: z.string().optional(),
   /** A sentence takes espeak-ng a few ms; this only catches a hung process. */
   timeoutMs: positiveInt.default(10_000),
+  /** espeak-ng processes at once (each takes a core for tens of ms): more would only queue in the kernel, with forks on top. */
+  maxConcurrent: positiveInt.max(64).default(4),
 });
 
 /** Groq Whisper (cloud, non-streaming). */
@@ -149,6 +163,7 @@ export const SPEECH_ENV_VARS: Record<string, string> = {
   VOXGATE_STT_PROVIDER: 'speech.sherpaStt.provider',
   VOXGATE_STT_WORKERS: 'speech.sherpaStt.workers',
   VOXGATE_STT_GATE: 'speech.sherpaStt.gate',
+  VOXGATE_STT_FINISH_TIMEOUT_MS: 'speech.sherpaStt.finishTimeoutMs',
   VOXGATE_VAD_MODEL: 'speech.vad.model',
   VOXGATE_VAD_SILENCE_MS: 'speech.vad.silenceMs',
   VOXGATE_VAD_THRESHOLD: 'speech.vad.threshold',
@@ -159,4 +174,5 @@ export const SPEECH_ENV_VARS: Record<string, string> = {
   VOXGATE_TTS_WORKERS: 'speech.sherpaTts.workers',
   VOXGATE_ESPEAK_VOICE: 'speech.espeak.voice',
   VOXGATE_ESPEAK_DATA_DIR: 'speech.espeak.dataDir',
+  VOXGATE_ESPEAK_MAX_CONCURRENT: 'speech.espeak.maxConcurrent',
 };

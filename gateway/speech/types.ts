@@ -24,6 +24,12 @@ export interface SttStreamOptions {
   signal: AbortSignal;
   /** Called with each new partial transcript (only when the text changed). */
   onPartial?: (text: string) => void;
+  /**
+   * `auto` listen mode: a provider that runs a VAD over the audio anyway (sherpa's Silero
+   * gate) ends the turn with it, calling this once when the configured trailing silence
+   * follows speech. Only streams whose `endsTurns` is true ever call it.
+   */
+  onTurnEnd?: () => void;
 }
 
 export interface SttStream {
@@ -31,6 +37,13 @@ export interface SttStream {
   push(samples: Float32Array): void;
   /** No more audio: resolves with the final transcript (possibly ""). */
   finish(): Promise<{ text: string }>;
+  /** True when this stream calls `onTurnEnd` (then the session needs no detector of its own). */
+  readonly endsTurns?: boolean;
+  /**
+   * A stream with a bounded queue resolves this once what was pushed is with the recognizer;
+   * a producer faster than real time (a whole file) awaits it between pieces.
+   */
+  drain?(): Promise<void>;
 }
 
 export interface SttProvider {
@@ -48,18 +61,18 @@ export interface SttProvider {
 export interface TurnEndDetector {
   /** Feeds 16 kHz mono float32 samples; returns true once trailing silence ends the turn. */
   accept(samples: Float32Array): boolean;
-  /**
-   * Optional: whether the audio heard last is silence (a pause), long before the silence
-   * that ends the turn. A detector that can tell implements it, and preemptive generation
-   * listens to it instead of a PauseDetector of its own.
-   */
-  silentNow?(): boolean;
+  /** A detector that decides elsewhere (on a worker) calls this once when it has; `accept` may learn it late. */
+  onEnded?(listener: () => void): void;
+  /** Gives back what the detector holds (its Silero instance); every turn end calls it. Idempotent. */
+  release?(): void;
 }
 
 /** Tells when someone starts speaking: realtime listening starts turns (and barges in) with it. */
 export interface SpeechStartDetector {
   /** Feeds 16 kHz mono float32 samples; true once speech is heard. */
   accept(samples: Float32Array): boolean;
+  /** A detector that decides elsewhere (on a worker) calls this when it hears speech; `accept` then returns false. */
+  onSpeech?(listener: () => void): void;
   /** Forgets what it heard: the next `accept` starts from silence. */
   reset(): void;
   /** Returns its resources (a pooled VAD); it accepts nothing afterwards. */
@@ -74,14 +87,11 @@ export interface TurnEndDetectorFactory {
 
 // ---- pauses (preemptive generation) ------------------------------------------
 
-/** Whether the speaker is silent right now: a pause, not (yet) the end of the turn. */
-export interface SilenceSignal {
-  silentNow(): boolean;
-}
-
-/** A SilenceSignal fed with one turn's audio (16 kHz mono float32). */
-export interface PauseDetector extends SilenceSignal {
+/** Whether the speaker is silent right now (a pause, not yet the end of the turn), from one turn's audio. */
+export interface PauseDetector {
+  /** Feeds 16 kHz mono float32 samples. */
   accept(samples: Float32Array): void;
+  silentNow(): boolean;
 }
 
 // ---- text-to-speech ---------------------------------------------------------

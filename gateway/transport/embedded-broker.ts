@@ -71,6 +71,17 @@ const who = (principal: Principal | undefined) =>
         ? { direct: principal.handler.name }
         : { client: 'unknown' };
 
+/**
+ * A copy in memory of its own. Small Buffers are views on a shared 8 KB pool slab, and what the
+ * broker keeps for good (retained messages, wills, CONNECT packets) would keep whole slabs alive.
+ */
+function ownBytes(payload: string | Uint8Array): Buffer {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const own = Buffer.allocUnsafeSlow(bytes.byteLength);
+  own.set(bytes);
+  return own;
+}
+
 function connackError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
@@ -90,6 +101,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const broker = await Aedes.createBroker({ connectTimeout: options.connectTimeoutMs ?? MQTT_CONNECT_TIMEOUT_MS });
   /** Refused publishes are re-addressed here and emptied: a `$` topic no device may subscribe to and no leading wildcard matches. */
   const refusedTopic = `$SYS/${broker.id}/voxgate/refused`;
+
+  // aedes keeps each connection's CONNECT packet (the parser's settings, the stored will) as long
+  // as the connection lives. Its password and will payload are views on the socket's first read:
+  // given memory of their own, that read (a few KB per device) is freed at once.
+  broker.preConnect = (_client, packet, done) => {
+    if (packet.password) packet.password = ownBytes(packet.password);
+    if (packet.will?.payload) packet.will.payload = ownBytes(packet.will.payload);
+    done(null, true);
+  };
 
   broker.authenticate = (client, username, password, done) => {
     const user = username ?? '';
@@ -281,7 +301,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   const publishNow = (topic: string, payload: string | Uint8Array, { qos, retain = false }: MqttPublishOptions) =>
     new Promise<void>((resolve, reject) => {
-      const body = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      // A retained message is stored as published: it gets memory of its own.
+      const body = retain
+        ? ownBytes(payload)
+        : typeof payload === 'string'
+          ? Buffer.from(payload)
+          : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
       broker.publish({ cmd: 'publish', topic, payload: body, qos, retain, dup: false }, (err) => (err ? reject(err) : resolve()));
     });
   // One at a time per device: aedes numbers each publish and a client drops a packet numbered

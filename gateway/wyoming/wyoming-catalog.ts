@@ -80,7 +80,11 @@ export interface CatalogSource {
 export interface AttachedEngines {
   stt: SttProvider;
   tts: TtsProvider;
+  /** Converts audio between rates off the event loop (the gateway's codec workers). */
+  resample: Resample;
 }
+
+export type Resample = (samples: Float32Array, fromRate: number, toRate: number) => Promise<Float32Array>;
 
 /** A configured model reference (catalogue name or path) as Home Assistant shows it. */
 export function displayName(reference: string): string {

@@ -168,6 +168,7 @@ export class WyomingConnection {
     try {
       const transcription = new WyomingTranscription({
         stt,
+        resample: engines.resample,
         language: this.request.language,
         maxAudioSeconds: this.d.limits.maxAudioSeconds,
         send: (type, data) => this.send(type, data),
@@ -207,6 +208,7 @@ export class WyomingConnection {
     const release = this.acquire();
     const synthesis = new WyomingSynthesis({
       choice,
+      resample: this.engines().resample,
       maxTextChars: this.d.limits.maxTextChars,
       send: (type, data, payload) => this.send(type, data, payload),
       drained: () => this.drained(),

@@ -11,16 +11,17 @@
  * partials come only then.
  */
 import { concatFloat32 } from '../../audio/pcm16.ts';
-import { getResampler } from '../../audio/resampler.ts';
 import { ProviderError } from '../providers.ts';
 import { STT_SAMPLE_RATE, type SttProvider, type SttStream } from '../speech/types.ts';
 import { audioFormatOf, pcmToMonoFloat32, type AudioFormat } from './wyoming-audio.ts';
+import type { Resample } from './wyoming-catalog.ts';
 import { WyomingRequestError } from './wyoming-errors.ts';
 
 export type Send = (type: string, data?: Record<string, unknown>) => void;
 
 export interface TranscriptionOptions {
   stt: SttProvider;
+  resample: Resample;
   language?: string;
   maxAudioSeconds: number;
   send: Send;
@@ -76,7 +77,7 @@ export class WyomingTranscription {
   async stop(): Promise<void> {
     for (const segment of this.segments ?? []) {
       const samples = concatFloat32(segment.parts);
-      this.push(segment.rate === STT_SAMPLE_RATE ? samples : (await getResampler(segment.rate, STT_SAMPLE_RATE)).resample(samples));
+      this.push(segment.rate === STT_SAMPLE_RATE ? samples : await this.o.resample(samples, segment.rate, STT_SAMPLE_RATE));
     }
     let text: string;
     try {

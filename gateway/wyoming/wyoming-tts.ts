@@ -12,11 +12,11 @@
  * answer has the first sentence's format; a sentence from a fallback voice at another rate
  * is resampled to it. Synthesis runs in the providers' workers/processes.
  */
-import { getResampler } from '../../audio/resampler.ts';
 import { SentenceSplitter, splitSentences } from '../brain/sentence-splitter.ts';
 import { ProviderError } from '../providers.ts';
 import type { SynthesizedAudio, TtsProvider } from '../speech/types.ts';
 import { pcm16Chunks } from './wyoming-audio.ts';
+import type { Resample } from './wyoming-catalog.ts';
 import { WyomingRequestError } from './wyoming-errors.ts';
 
 export type SendAudio = (type: string, data?: Record<string, unknown>, payload?: Uint8Array) => void;
@@ -29,6 +29,7 @@ export interface VoiceChoice {
 
 export interface SynthesisOptions {
   choice: VoiceChoice;
+  resample: Resample;
   maxTextChars: number;
   send: SendAudio;
   /** Resolves once the client has taken what was sent (socket back-pressure). */
@@ -140,7 +141,7 @@ export class WyomingSynthesis {
   /** Sends one sentence's audio at the answer's rate, in chunks, waiting for a slow reader. */
   private async sendSamples(audio: SynthesizedAudio): Promise<void> {
     const rate = this.rate!;
-    const samples = audio.sampleRate === rate ? audio.samples : (await getResampler(audio.sampleRate, rate)).resample(audio.samples);
+    const samples = audio.sampleRate === rate ? audio.samples : await this.o.resample(audio.samples, audio.sampleRate, rate);
     for (const chunk of pcm16Chunks(samples)) {
       this.o.send('audio-chunk', { rate, ...PCM16, timestamp: this.timestamp }, chunk);
       this.groupSamples += chunk.length / 2;

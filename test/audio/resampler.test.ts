@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getResampler, resample } from '../../audio/resampler.ts';
+import { getResampler, resample, resamplerStats } from '../../audio/resampler.ts';
 import { rms, sine, toneAmplitude } from './signal.ts';
 
 describe('resampler', () => {
@@ -66,5 +66,60 @@ describe('resampler', () => {
     let worst = 0;
     for (let i = to / 20; i < out.length - to / 20; i++) worst = Math.max(worst, Math.abs(out[i]! - tone(to, i)));
     expect(worst).toBeLessThan(0.001);
+  });
+
+  it('keeps converters only for the engines\' and devices\' rates: 60 odd rates add one scratch converter, and every clip comes out right', async () => {
+    await resample(sine(300, 16000, 0.1), 16000, 24000); // a cached pair
+    await resample(sine(300, 40000, 0.1), 40000, 16000); // the scratch converter exists from here on
+    const before = resamplerStats();
+    const rssBefore = process.memoryUsage.rss();
+    for (let i = 0; i < 60; i++) {
+      const rate = 30_011 + i * 379;
+      const out = await resample(sine(1000, rate, 12, 0.5), rate, 16000);
+      expect(out.length).toBe(Math.round(12 * rate * (16000 / rate)));
+      expect(toneAmplitude(out, 1000, 16000, 16000, 16000 * 11)).toBeCloseTo(0.5, 2);
+      // and back up, through the same scratch converter set to another pair
+      const up = await resample(out.subarray(0, 16000), 16000, rate);
+      expect(up.length).toBe(rate);
+    }
+    const after = resamplerStats();
+    expect(after.converters).toBe(before.converters);
+    expect(after.built).toBe(before.built);
+    // 120 cached converters would hold ~500 MB.
+    expect((process.memoryUsage.rss() - rssBefore) / 1024 / 1024).toBeLessThan(60);
+  });
+
+  it.each([
+    [22050, 24000, 60],
+    [22050, 16000, 60],
+    [16000, 24000, 20],
+    [24000, 16000, 60],
+    [44100, 16000, 2], // a clip longer than the transfer buffer: the rest goes in pieces
+  ])('converts %i Hz → %i Hz head first (%i s): as many samples as a whole conversion, joined without a seam', async (from, to, seconds) => {
+    const tone = (rate: number, i: number) => 0.5 * Math.sin((2 * Math.PI * 440 * i) / rate);
+    const source = new Float32Array(seconds * from);
+    for (let i = 0; i < source.length; i++) source[i] = tone(from, i);
+    const resampler = await getResampler(from, to);
+    const whole = resampler.resample(source);
+    const { head, rest } = resampler.resampleHeadFirst(source, (to * 240) / 1000);
+    expect(head.length).toBeGreaterThanOrEqual((to * 240) / 1000);
+    expect(head.length).toBeLessThan(whole.length / 2);
+    const joined = new Float32Array(whole.length);
+    joined.set(head);
+    const tail = rest();
+    expect(head.length + tail.length).toBe(whole.length);
+    joined.set(tail, head.length);
+    // every sample, the seam included, as the whole conversion has it (short of the filter's ringing at the very end)
+    let worst = 0;
+    for (let i = 0; i < whole.length - to / 20; i++) worst = Math.max(worst, Math.abs(joined[i]! - whole[i]!));
+    expect(worst).toBeLessThan(1e-3);
+  });
+
+  it('gives a clip barely longer than the head whole, as the head', async () => {
+    const resampler = await getResampler(16000, 24000);
+    const clip = sine(440, 16000, 0.3, 0.5);
+    const { head, rest } = resampler.resampleHeadFirst(clip, 5760);
+    expect(Array.from(head)).toEqual(Array.from(resampler.resample(clip)));
+    expect(rest().length).toBe(0);
   });
 });

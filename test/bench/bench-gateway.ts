@@ -120,7 +120,8 @@ export async function startBenchGateway(llm: FakeLlmSettings, options: BenchGate
     let responder: Responder | undefined;
     gateway = await startGateway(config, {
       logger,
-      engines: { stt: timer.stt, tts: timer.tts, turnEnd: engines.turnEnd, responder: timer.wrapResponder(() => responder!) },
+      // No turnEnd: `auto` turns end with the recognizer's own Silero (in its worker), as in the gateway.
+      engines: { stt: timer.stt, tts: timer.tts, responder: timer.wrapResponder(() => responder!) },
       events: fanOut.events,
     });
     responder = createResponder(config, { store: gateway.store, logger });

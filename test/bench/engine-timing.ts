@@ -113,6 +113,8 @@ export class EngineTimer {
       createStream(options: SttStreamOptions): SttStream {
         const stream = inner.createStream(options);
         return {
+          endsTurns: stream.endsTurns,
+          drain: stream.drain ? () => stream.drain!() : undefined,
           push: (samples) => stream.push(samples),
           finish: async () => {
             const start = now();

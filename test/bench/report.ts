@@ -54,7 +54,9 @@ export const DEFINITIONS: Record<string, string> = {
   cpuPerDevice: 'gateway process CPU (all threads + reaped espeak-ng processes) in the step window ÷ window ÷ devices, % of one core',
   rssPerTalkingDevice: "(peak RSS in the step window − RSS before the step, after GC) ÷ devices",
   simLag: "p99 event-loop lag of the device simulator's own process (it shares the machine): when large, the devices sent late and the step's figures are pessimistic",
-  rssPerIdleDevice: 'gateway RSS (and JS heap) after GC with N idle MQTT devices connected − before, ÷ N',
+  rssPerIdleDevice:
+    'measured on a `voxgate start` process of its own (dist/, the bench\'s engines): its RSS (and JS heap), after a full GC, with N idle MQTT devices connected − before (after 20 warm-up devices came and went), ÷ N',
+  gatewayIdleRss: 'the same process before any device connected, after a full GC: the idle gateway\'s own RSS',
 };
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v >= 100 ? `${v.toFixed(0)}` : v.toFixed(1));
@@ -165,11 +167,11 @@ export function formatBench(r: BenchResult): string {
 
   if (r.idle) {
     const i = r.idle;
-    out.push('', `Idle — ${i.requested} MQTT devices connected and quiet`);
+    out.push('', `Idle — ${i.requested} MQTT devices connected and quiet (${i.gateway})`);
     out.push(
       table(
-        ['connected', 'connect time', 'RSS before → after', 'RSS / device', 'JS heap / device'],
-        [[`${i.connected}/${i.requested}`, `${i.connectS} s`, `${i.rssBeforeMb} → ${i.rssAfterMb} MB`, `${i.rssPerDeviceKb ?? '—'} KB`, `${i.heapPerDeviceKb ?? '—'} KB`]],
+        ['idle gateway RSS', 'connected', 'connect time', 'RSS before → after', 'RSS / device', 'JS heap / device'],
+        [[`${i.gatewayRssMb} MB`, `${i.connected}/${i.requested}`, `${i.connectS} s`, `${i.rssBeforeMb} → ${i.rssAfterMb} MB`, `${i.rssPerDeviceKb ?? '—'} KB`, `${i.heapPerDeviceKb ?? '—'} KB`]],
       ),
     );
     for (const note of i.notes) out.push(`  note: ${note}`);

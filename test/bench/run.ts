@@ -8,11 +8,12 @@
  *   2. baseline: the same turns through a non-streaming pipeline on the same engines;
  *      then the latency phase again on a second gateway with preemptive generation off
  *      (latencyWithoutPreemption), for the comparison;
- *   3. idle: memory per idle connected MQTT device (idle.ts);
+ *   3. idle: the idle gateway's own RSS and the memory per idle connected MQTT device, on a
+ *      `voxgate start` process of its own (idle.ts);
  *   4. scale: 1, 2, 4, … devices talking at once until partials fall 500 ms behind or the
  *      event loop lags 50 ms (scale.ts).
- * The gateway runs in this process; the devices (voxgate-sim load) and the fake LLM run in
- * child processes, so CPU, memory and loop lag are the gateway's own. Every phase is bounded
+ * The gateway runs in this process (except for the idle phase); the devices (voxgate-sim load)
+ * and the fake LLM run in child processes, so CPU, memory and loop lag are the gateway's own. Every phase is bounded
  * in count and time. Progress goes to stderr; the table (or --json) to stdout.
  */
 import os from 'node:os';
@@ -144,8 +145,7 @@ async function main(): Promise<number> {
     const baseline = await runBaselinePhase(bench, joined, recordings, latency.stages.releaseToFirstAudio);
     log(`the same latency phase without preemptive generation (a second gateway, VOXGATE_PREEMPTIVE=off)…`);
     const withoutPreemption = await runWithoutPreemption(llm, latencyOptions);
-    // Idle before scale: the scale steps leave the heap grown, and RSS that is freed but kept
-    // would absorb the idle devices' memory and hide it.
+    // The idle phase measures a gateway process of its own (idle.ts); this one stays idle meanwhile.
     let idle = null;
     if (idleDevices > 0) {
       log(`idle phase: ${idleDevices} MQTT devices…`);

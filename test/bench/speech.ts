@@ -3,7 +3,7 @@
  *   STT: real-time factor (one stream, as fast as it decodes), worker pool throughput
  *        (concurrent streams fed at real time; "held" = each final arrives < 500 ms after
  *        its turn ends), and event-loop lag on the main thread meanwhile.
- *   VAD: Silero cost per 20 ms frame on the main thread (the turn-end detector).
+ *   VAD: Silero cost per 20 ms frame on one thread (the gateway runs it on the STT worker that gates the turn, or on a codec worker).
  *   TTS: first-audio latency of a sentence and real-time factor.
  * Event-loop lag is what monitorEventLoopDelay sees beyond its own 10 ms timer interval.
  * Uses the configured models (VOXGATE_MODELS_DIR etc.) when installed, else the test
@@ -130,7 +130,7 @@ function benchVad(): void {
     worst = Math.max(worst, ms);
   }
   const mean = total / frames;
-  row('VAD silero', 'turn-end detector, main thread', 'per 20 ms frame', `mean ${(mean * 1000).toFixed(0)} µs, max ${(worst * 1000).toFixed(0)} µs`);
+  row('VAD silero', 'turn-end detector (one thread)', 'per 20 ms frame', `mean ${(mean * 1000).toFixed(0)} µs, max ${(worst * 1000).toFixed(0)} µs`);
 }
 
 async function benchTts(name: string, provider: TtsProvider): Promise<void> {

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { XiaozhiServerMessage } from '../../protocol/xiaozhi/index.ts';
 import { startFakeGroqServer, type FakeGroqServer } from '../fakes/fake-groq-server.ts';
 import { speechClip } from './audio.ts';
+import { watchMainThreadSilero } from './main-thread-silero.ts';
 import { disposeGatewaysAfterEach } from './harness.ts';
 import { conversationOf, GROQ_TEST_KEY } from './real-brain.ts';
 import { closeXiaozhiDevices, passes, startXiaozhiGateway, xiaozhiDevice } from './xiaozhi-harness.ts';
@@ -111,15 +112,24 @@ describe('listening modes', () => {
     expect(device.issues).toEqual([]);
   });
 
-  it('realtime: the microphone stays open while the gateway speaks; turns start with speech', async () => {
+  it('realtime: the microphone stays open while the gateway speaks; turns start with speech, heard on a codec worker', async () => {
     fake.chat.enqueue({ type: 'text', text: 'Realtime answer.' });
-    const gw = await startXiaozhiGateway(fake);
-    const device = xiaozhiDevice(gw);
-    await device.connect();
-    const result = await device.talk(await speechClip(1.5), { mode: 'realtime' });
-    expect(result.errors).toEqual([]);
-    expect(result).toMatchObject({ stopReason: 'done', sentences: ['Realtime answer.'] });
-    expect(gw.lines(undefined, 'realtime listening')).toHaveLength(1);
+    const silero = watchMainThreadSilero();
+    try {
+      const gw = await startXiaozhiGateway(fake);
+      const device = xiaozhiDevice(gw);
+      await device.connect();
+      const detectJobs = gw.gateway.codec.jobs.detect;
+      const result = await device.talk(await speechClip(1.5), { mode: 'realtime' });
+      expect(result.errors).toEqual([]);
+      expect(result).toMatchObject({ stopReason: 'done', sentences: ['Realtime answer.'] });
+      expect(gw.lines(undefined, 'realtime listening')).toHaveLength(1);
+      // The watching Silero ran on the codec workers, never on the event loop.
+      expect(gw.gateway.codec.jobs.detect).toBeGreaterThan(detectJobs);
+      expect(silero).toMatchObject({ created: 0, fed: 0 });
+    } finally {
+      silero.restore();
+    }
   });
 });
 

@@ -8,7 +8,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SpeculationDiscardReason } from '../../gateway/session/events.ts';
 import { normalizeTranscript } from '../../gateway/session/preemption.ts';
-import type { TurnEndDetector } from '../../gateway/speech/types.ts';
 import { SileroTurnEndDetectorFactory } from '../../gateway/speech/vad/turn-end.ts';
 import { sine } from '../audio/signal.ts';
 import { SILERO_VAD_MODEL } from '../helpers/fixture-paths.ts';
@@ -323,23 +322,5 @@ describe('preemptive generation in auto mode', () => {
     expect(record!.timings.speculationLeadMs).toBeGreaterThan(0);
     expect(h.responder.requests.at(-1)!.text).toBe(record!.transcript);
     expect(spokenSentences(device)).toEqual(echo(record!.transcript));
-  });
-
-  it('a turn-end detector that can tell pauses is the pause signal (not the energy detector)', async () => {
-    let silent = false;
-    const detector: TurnEndDetector = { accept: () => false, silentNow: () => silent };
-    const h = harness({ turnEnd: { create: () => detector } });
-    const device = h.connect();
-    await device.hello();
-    device.listen('start', { mode: 'auto', turn: 1 });
-    await speakThenPause(device, 3); // silent audio, but the detector says "speech"
-    await new Promise((resolve) => setTimeout(resolve, 4 * PREEMPT.stableMs));
-    expect(h.responder.requests).toHaveLength(0);
-    silent = true;
-    await device.stream(pcmPackets(silenceSamples(0.06)));
-    expect(h.responder.requests.map((r) => r.text)).toEqual(['turn on the']);
-    device.listen('stop', { turn: 1 });
-    const [record] = await h.recorder.waitForTurns(1);
-    expect(record!.timings.preempted).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 /** A Wyoming server on loopback port 0 (no mDNS) for the room's tests, with fake or given engines. */
 import { afterEach } from 'vitest';
+import { resample } from '../../audio/resampler.ts';
 import type { AttachedEngines, CatalogSource } from '../../gateway/wyoming/wyoming-catalog.ts';
 import { WyomingSchema, type WyomingConfig } from '../../gateway/wyoming/wyoming-config.ts';
 import { startWyomingServer, type WyomingServer } from '../../gateway/wyoming/wyoming-server.ts';
@@ -22,8 +23,12 @@ afterEach(async () => {
   }
 });
 
+/** The room's tests convert rates inline (the gateway hands the server its codec workers' resample). */
+export type TestEngines = Omit<AttachedEngines, 'resample'>;
+export const withResampler = (engines: TestEngines): AttachedEngines => ({ ...engines, resample });
+
 export async function startTestWyoming(
-  options: { settings?: Partial<WyomingConfig>; engines?: AttachedEngines; catalog?: Partial<CatalogSource> } = {},
+  options: { settings?: Partial<WyomingConfig>; engines?: TestEngines; catalog?: Partial<CatalogSource> } = {},
 ): Promise<TestWyoming> {
   const log = createCaptureLogger('debug');
   const settings = { ...WyomingSchema.parse({ port: 0, zeroconf: false }), ...options.settings };
@@ -41,7 +46,7 @@ export async function startTestWyoming(
     logger: log.logger,
   });
   if (server.port === null) throw new Error('the test Wyoming server did not listen');
-  if (options.engines) server.attach(options.engines);
+  if (options.engines) server.attach(withResampler(options.engines));
   const entry = { server, clients: [] as WyomingClient[] };
   running.push(entry);
   return {

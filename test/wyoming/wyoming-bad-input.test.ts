@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_HEADER_BYTES } from '../../gateway/wyoming/wyoming-framing.ts';
 import { FakeStt, fakeWords, FAKE_STT_BLOCK_SAMPLES } from '../fakes/fake-stt.ts';
 import { FakeTts } from '../fakes/fake-tts.ts';
-import { startTestWyoming, type TestWyoming } from './helpers.ts';
+import { startTestWyoming, withResampler, type TestWyoming } from './helpers.ts';
 import { pcm16, sendAudio, WyomingClient } from './wyoming-client.ts';
 
 const voiced = (blocks: number) => pcm16(Float32Array.from({ length: blocks * FAKE_STT_BLOCK_SAMPLES }, (_, i) => 0.25 * Math.sin(i / 5)));
@@ -169,7 +169,7 @@ describe('Wyoming limits', () => {
     expect(Date.now() - asked).toBeLessThan(1_000);
     client.send('audio-start', { rate: 16000, width: 2, channels: 1 });
     expect(await client.rest()).toEqual([expect.objectContaining({ type: 'error', data: expect.objectContaining({ code: 'not_ready' }) })]);
-    w.server.attach(engines());
+    w.server.attach(withResampler(engines()));
     await stillServes(w);
   });
 

@@ -3,6 +3,11 @@
  * recognizer each); every stream is pinned to the least busy worker for its whole turn.
  * The event loop only copies audio into messages.
  *
+ * Backpressure: a worker holds at most STT_WINDOW_MS of a stream's audio at a time (it
+ * acknowledges what it has decoded); the rest waits in the stream, bounded by `maxQueuedMs`.
+ * A stream whose worker shows no progress for `finishTimeoutMs` after `finish()` fails
+ * (retryable: the next provider may take the turn), and a worker that stuck is replaced.
+ *
  * `start()` never throws: a missing or broken model leaves the provider unavailable, with
  * health saying why and which command installs it. A worker that dies fails its own
  * streams (retryable) and is replaced.
@@ -15,7 +20,8 @@ import { STT_SAMPLE_RATE, type SttProvider, type SttStream, type SttStreamOption
 import { sileroVadConfig, type VadSettings } from '../vad/silero-config.ts';
 import { SpeechWorker, siblingModuleUrl } from '../workers/speech-worker.ts';
 import { probeBatchedDecode, probeModel } from './model-probe.ts';
-import type { SttStreamStats, SttWorkerData, SttWorkerEvent, SttWorkerRequest } from './stt-protocol.ts';
+import type { SttWorkerData, SttWorkerEvent, SttWorkerRequest } from './stt-protocol.ts';
+import { msToSamples, SherpaSttStream } from './stt-stream.ts';
 import { recognizerConfig, resolveSttModel, type ResolvedSttModel, type SherpaSttSettings } from './stt-model.ts';
 
 /** A worker that died is replaced after this pause (a crash loop must not spin the CPU). */
@@ -25,6 +31,8 @@ export const MAX_WORKER_RESPAWNS = 5;
 
 const WORKER_MODULE = siblingModuleUrl(import.meta.url, 'stt-worker');
 
+export { SherpaSttStream, STT_ACK_EVERY_MS, STT_WINDOW_MS, type SherpaStreamLimits } from './stt-stream.ts';
+
 export interface SherpaSttOptions {
   settings: SherpaSttSettings;
   modelsDir: string;
@@ -32,6 +40,8 @@ export interface SherpaSttOptions {
   vad?: VadSettings;
   modelLoadTimeoutMs: number;
   logger: Logger;
+  /** The worker module (tests start stand-ins that misbehave as a real worker can: stuck in a native call). */
+  workerModule?: URL;
 }
 
 type Worker = SpeechWorker<SttWorkerRequest, SttWorkerEvent>;
@@ -40,6 +50,8 @@ interface Slot {
   index: number;
   worker?: Worker;
   streams: Set<number>;
+  /** When its worker last said anything (monotonic ms): a worker silent past the finish timeout is stuck. */
+  lastHeard: number;
 }
 
 interface Pending {
@@ -82,12 +94,13 @@ export class SherpaSttProvider implements SttProvider {
         recognizer,
         batch,
         tailPaddingSamples: Math.round((settings.tailPaddingMs / 1000) * STT_SAMPLE_RATE),
-        gate: this.gateConfig(),
+        ...this.vadConfig(),
       };
-      this.slots = Array.from({ length: settings.workers }, (_, index) => ({ index, streams: new Set<number>() }));
+      this.slots = Array.from({ length: settings.workers }, (_, index) => ({ index, streams: new Set<number>(), lastHeard: performance.now() }));
       await Promise.all(this.slots.map((slot) => this.spawn(slot)));
       if (this.state.kind === 'loading') this.state = { kind: 'ready' };
-      logger.info({ model: this.model.label, type: this.model.type, workers: settings.workers, gate: !!this.workerData.gate, batch }, 'sherpa STT ready');
+      const gate = this.workerData.gatePrerollSamples !== undefined;
+      logger.info({ model: this.model.label, type: this.model.type, workers: settings.workers, gate, endsTurns: !!this.workerData.vad, batch }, 'sherpa STT ready');
     } catch (err) {
       const error =
         err instanceof ProviderError ? err : new ProviderError(`sherpa STT failed to start: ${(err as Error).message}`, false, 'failed', { cause: err });
@@ -97,22 +110,20 @@ export class SherpaSttProvider implements SttProvider {
     }
   }
 
-  private gateConfig(): SttWorkerData['gate'] {
+  /** Silero (when installed) for the gate and for ending `auto` turns; the gate only when configured. */
+  private vadConfig(): Pick<SttWorkerData, 'vad' | 'gatePrerollSamples'> {
     const vad = this.options.vad;
-    if (!this.options.settings.gate) return undefined;
     if (!vad || !existsSync(vad.model)) {
-      this.gateNote = 'VAD gate off (no Silero model: voxgate models pull silero-vad)';
-      return undefined;
+      if (this.options.settings.gate) this.gateNote = 'VAD gate off (no Silero model: voxgate models pull silero-vad)';
+      return {};
     }
-    return {
-      vad: sileroVadConfig(vad),
-      prerollSamples: Math.round((this.options.settings.gatePrerollMs / 1000) * STT_SAMPLE_RATE),
-    };
+    if (!this.options.settings.gate) return { vad: sileroVadConfig(vad) };
+    return { vad: sileroVadConfig(vad), gatePrerollSamples: msToSamples(this.options.settings.gatePrerollMs) };
   }
 
   private async spawn(slot: Slot): Promise<void> {
     const worker = await SpeechWorker.start<SttWorkerRequest, SttWorkerEvent>(
-      WORKER_MODULE,
+      this.options.workerModule ?? WORKER_MODULE,
       this.workerData,
       `voxgate-stt-${slot.index}`,
     );
@@ -121,7 +132,11 @@ export class SherpaSttProvider implements SttProvider {
       return;
     }
     slot.worker = worker;
-    worker.onMessage((event) => this.onEvent(event));
+    slot.lastHeard = performance.now();
+    worker.onMessage((event) => {
+      slot.lastHeard = performance.now();
+      this.onEvent(event);
+    });
     worker.onExit((error) => this.onWorkerExit(slot, worker, error));
   }
 
@@ -129,6 +144,8 @@ export class SherpaSttProvider implements SttProvider {
     const entry = this.pending.get(event.id);
     if (!entry) return;
     if (event.type === 'partial') entry.stream.partial(event.text);
+    else if (event.type === 'ack') entry.stream.acknowledged(event.samples);
+    else if (event.type === 'turn-end') entry.stream.turnEnded();
     else {
       this.forget(event.id);
       if (event.type === 'final') {
@@ -190,11 +207,31 @@ export class SherpaSttProvider implements SttProvider {
     const slot = live.reduce((best, s) => (s.streams.size < best.streams.size ? s : best));
     const id = this.nextId++;
     const worker = slot.worker!;
-    const stream = new SherpaSttStream(id, worker, options, () => this.forget(id));
+    const { settings } = this.options;
+    const endsTurns = options.onTurnEnd !== undefined && this.workerData?.vad !== undefined;
+    const stream = new SherpaSttStream(id, worker, options, {
+      endsTurns,
+      maxQueuedSamples: msToSamples(settings.maxQueuedMs),
+      finishTimeoutMs: settings.finishTimeoutMs,
+      release: () => this.forget(id),
+      stalled: () => this.stalled(slot, worker),
+    });
     this.pending.set(id, { slot, stream });
     slot.streams.add(id);
-    worker.post({ type: 'open', id, language: options.language });
+    worker.post({ type: 'open', id, language: options.language, endsTurn: endsTurns });
     return stream;
+  }
+
+  /**
+   * A stream's finish timed out. When its worker has said nothing at all for as long, it is
+   * stuck (in a native call): asked to stop, abandoned if it cannot, and replaced.
+   */
+  private stalled(slot: Slot, worker: Worker): void {
+    if (slot.worker !== worker || !worker.alive) return;
+    const silentMs = performance.now() - slot.lastHeard;
+    if (silentMs < this.options.settings.finishTimeoutMs) return;
+    this.options.logger.error({ worker: slot.index, silentMs: Math.round(silentMs) }, 'sherpa STT worker is stuck; replacing it');
+    void worker.stop();
   }
 
   private async stopWorkers(): Promise<void> {
@@ -208,81 +245,5 @@ export class SherpaSttProvider implements SttProvider {
       entry.stream.reject(new ProviderError('sherpa STT closed', false, 'unavailable'));
     }
     await this.stopWorkers();
-  }
-}
-
-/** One turn's stream; audio is copied and transferred to the pinned worker. */
-export class SherpaSttStream implements SttStream {
-  private settled = false;
-  private readonly result: Promise<{ text: string }>;
-  private finishing?: Promise<{ text: string }>;
-  private resolveFinish!: (value: { text: string }) => void;
-  private rejectFinish!: (error: ProviderError) => void;
-  private failure?: ProviderError;
-  /** Filled when the final arrives. */
-  stats?: SttStreamStats;
-
-  constructor(
-    private readonly id: number,
-    private readonly worker: Worker,
-    private readonly options: SttStreamOptions,
-    private readonly release: () => void,
-  ) {
-    const promise = new Promise<{ text: string }>((resolve, reject) => {
-      this.resolveFinish = resolve;
-      this.rejectFinish = reject;
-    });
-    promise.catch(() => {}); // observed through finish(); never an unhandled rejection
-    this.result = promise;
-    options.signal.addEventListener('abort', this.onAbort, { once: true });
-  }
-
-  private readonly onAbort = () => {
-    if (this.settled) return;
-    this.worker.post({ type: 'abort', id: this.id });
-    this.release();
-    this.reject(new ProviderError('STT stream aborted', false, 'aborted'));
-  };
-
-  push(samples: Float32Array): void {
-    if (this.settled || this.finishing || samples.length === 0) return;
-    const copy = samples.slice();
-    this.worker.post({ type: 'audio', id: this.id, samples: copy }, [copy.buffer]);
-  }
-
-  finish(): Promise<{ text: string }> {
-    if (!this.finishing) {
-      this.finishing = this.result;
-      if (!this.settled) this.worker.post({ type: 'finish', id: this.id });
-    }
-    return this.finishing;
-  }
-
-  /** @internal from the provider */
-  partial(text: string): void {
-    if (!this.settled && !this.options.signal.aborted) this.options.onPartial?.(text);
-  }
-
-  /** @internal */
-  resolve(text: string, stats: SttStreamStats): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.stats = stats;
-    this.options.signal.removeEventListener('abort', this.onAbort);
-    this.resolveFinish({ text });
-  }
-
-  /** @internal */
-  reject(error: ProviderError): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.failure = error;
-    this.options.signal.removeEventListener('abort', this.onAbort);
-    this.rejectFinish(error);
-  }
-
-  /** Set when the stream failed before finishing (the fallback composition watches this). */
-  get error(): ProviderError | undefined {
-    return this.failure;
   }
 }

@@ -9,9 +9,8 @@
  * do not become their own floor). Silent now = the last PAUSE_MIN_MS were silent windows.
  * A quiet speaker in a loud room is never "silent": preemption then just does not start.
  *
- * Cost: one pass over the samples (about a microsecond per 20 ms frame), bookkeeping-sized.
- * A turn-end detector that can tell pauses itself implements TurnEndDetector.silentNow and
- * replaces this one.
+ * Cost: one pass over the samples (about a microsecond per 20 ms frame), bookkeeping-sized,
+ * so it runs on the event loop, beside the turn, while Silero stays on the workers.
  */
 import { STT_SAMPLE_RATE, type PauseDetector } from '../types.ts';
 

@@ -6,6 +6,11 @@
  *
  * Silero in sherpa-onnx stays "detected" until `minSilenceDuration` of silence has passed,
  * so the end of each segment already carries that much trailing silence.
+ *
+ * The same VAD also ends `auto` turns (one Silero per turn): `endOfSpeech` turns true once
+ * speech has been heard and a segment closed, i.e. `minSilenceDuration` of silence followed
+ * it (the decision the turn-end detector makes). With `gating` false the gate passes all audio
+ * and only watches for that end.
  */
 import type { Vad } from '../sherpa/native.ts';
 
@@ -16,26 +21,40 @@ export class SpeechGate {
   private preroll: Float32Array;
   private prerollFill = 0;
   private open = false;
+  private heardSpeech = false;
   /** Samples offered to the gate and samples let through (for stats). */
   received = 0;
   passed = 0;
+  /** Speech was heard and then the configured trailing silence: an `auto` turn is over. */
+  endOfSpeech = false;
 
   constructor(
     private readonly vad: GateVad,
     prerollSamples: number,
+    private readonly gating = true,
   ) {
-    this.preroll = new Float32Array(prerollSamples);
+    this.preroll = new Float32Array(gating ? prerollSamples : 0);
   }
 
   /** Offers audio; returns the pieces to feed the recognizer, in order. */
   accept(samples: Float32Array): Float32Array[] {
     this.received += samples.length;
     this.vad.acceptWaveform(samples);
+    let speech = this.vad.isDetected();
+    if (speech) this.heardSpeech = true;
     // Completed segments are not needed (we stream): drop them so the VAD's buffer stays small.
-    while (!this.vad.isEmpty()) this.vad.pop();
-    const speech = this.vad.isDetected();
+    let segmentClosed = false;
+    while (!this.vad.isEmpty()) {
+      segmentClosed = true;
+      this.vad.pop();
+    }
+    if (segmentClosed) this.heardSpeech = true;
+    speech = this.vad.isDetected();
+    if (this.heardSpeech && segmentClosed && !speech) this.endOfSpeech = true;
     const out: Float32Array[] = [];
-    if (speech && !this.open) {
+    if (!this.gating) {
+      out.push(samples);
+    } else if (speech && !this.open) {
       this.open = true;
       const held = this.takePreroll();
       if (held.length) out.push(held);
@@ -56,7 +75,7 @@ export class SpeechGate {
    * cut off by the button before the VAD confirmed it must still reach the recognizer.
    */
   flush(): Float32Array[] {
-    if (this.open) return [];
+    if (this.open || !this.gating) return [];
     const held = this.takePreroll();
     this.passed += held.length;
     return held.length ? [held] : [];

@@ -14,8 +14,9 @@
  * 'Napi::Error'` — which aborts the whole process, gateway included. Instead `stop()` asks
  * the worker's module to end itself between native calls (see WorkerStopRequest).
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type Transferable } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
@@ -54,6 +55,17 @@ export interface WorkerInitError {
  */
 export function siblingModuleUrl(baseUrl: string, name: string): URL {
   return new URL(`./${name}${baseUrl.endsWith('.ts') ? '.ts' : '.js'}`, baseUrl);
+}
+
+/**
+ * Starts a module as a child process with an IPC channel (advanced serialization, so typed
+ * arrays pass as they are): `.ts` through tsx's loader, compiled `.js` as it is. The child's
+ * stderr is the gateway's.
+ */
+export function forkModule(moduleUrl: URL, args: readonly string[]): ChildProcess {
+  const file = fileURLToPath(moduleUrl);
+  const execArgv = file.endsWith('.ts') ? ['--import', pathToFileURL(require.resolve('tsx')).href] : [];
+  return fork(file, args, { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
 }
 
 function startWorker(moduleUrl: URL, workerData: unknown, name: string): Worker {
