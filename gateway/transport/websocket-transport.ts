@@ -6,16 +6,15 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocket } from 'ws';
 import { parseDeviceMessage } from '../../protocol/index.ts';
 import type { Logger } from '../logger.ts';
-import type { DeviceLink, DeviceSessionPort, SessionOpener } from '../session/link.ts';
+import type { DeviceLink, SessionOpener } from '../session/link.ts';
 import { checkDeviceCredentials, readWebSocketCredentials, type AuthenticateDevice } from './auth.ts';
+import { refuse, WebSocketConnections } from './websocket-connections.ts';
 import { MAX_WEBSOCKET_PAYLOAD_BYTES, WEBSOCKET_CLOSE_GRACE_MS, WEBSOCKET_HEARTBEAT_INTERVAL_MS } from './transport-config.ts';
 
 export const DEFAULT_WEBSOCKET_PATH = '/v1/device';
-/** RFC 6455 §5.5: a close frame's reason is at most 123 bytes. */
-const MAX_CLOSE_REASON_BYTES = 123;
 
 export interface WebSocketTransportOptions {
   server: HttpServer | HttpsServer;
@@ -38,27 +37,15 @@ export interface WebSocketTransport {
   close(): Promise<void>;
 }
 
-interface Connection {
-  ws: WebSocket;
-  /** Answered the last ping (heartbeat). */
-  alive: boolean;
-  /** Why we are closing it, when we are the ones closing. */
-  closeReason?: string;
-  closed: Promise<void>;
-}
-
 export function attachWebSocketTransport(options: WebSocketTransportOptions): WebSocketTransport {
   const path = options.path ?? DEFAULT_WEBSOCKET_PATH;
   const { server, authenticate, openSession } = options;
   const logger = options.logger.child({ transport: 'websocket' });
-  const wss = new WebSocketServer({
-    noServer: true,
-    clientTracking: false,
-    maxPayload: options.maxMessageBytes ?? MAX_WEBSOCKET_PAYLOAD_BYTES,
-    // Opus does not compress, and deflate invites decompression bombs.
-    perMessageDeflate: false,
+  const sockets = new WebSocketConnections({
+    maxMessageBytes: options.maxMessageBytes ?? MAX_WEBSOCKET_PAYLOAD_BYTES,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? WEBSOCKET_HEARTBEAT_INTERVAL_MS,
+    closeGraceMs: options.closeGraceMs ?? WEBSOCKET_CLOSE_GRACE_MS,
   });
-  const connections = new Set<Connection>();
   const ignored = new Set(options.ignorePaths ?? []);
   let stopping = false;
 
@@ -88,130 +75,44 @@ export function attachWebSocketTransport(options: WebSocketTransportOptions): We
       logger.warn({ remote, device: credentials.deviceId.slice(0, 64) }, 'websocket refused: bad credentials');
       return refuse(socket, 401, 'Unauthorized');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, credentials.deviceId));
+    sockets.upgrade(req, socket, head, (ws) => serve(ws, credentials.deviceId));
   }
 
   function serve(ws: WebSocket, deviceId: string): void {
-    const log = logger.child({ device: deviceId });
-    let resolveClosed!: () => void;
-    const connection: Connection = { ws, alive: true, closed: new Promise((resolve) => (resolveClosed = resolve)) };
-    connections.add(connection);
-
-    const closeWith = (code: number, reason: string) => {
-      connection.closeReason ??= reason;
-      ws.close(code, truncateCloseReason(reason));
-    };
-    const link: DeviceLink = {
-      deviceId,
-      transport: 'websocket',
-      send(message) {
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
-      },
-      // The socket keeps order and turns are delimited by JSON messages, so no header (docs/protocol.md §1.1).
-      sendAudio(packet) {
-        if (ws.readyState === WebSocket.OPEN) ws.send(packet, { binary: true });
-      },
-      close(reason) {
-        closeWith(1000, reason);
-      },
-    };
-
-    let port: DeviceSessionPort | undefined;
-    try {
-      port = openSession(link);
-    } catch (err) {
-      log.error({ err }, 'could not open a session');
-      closeWith(1011, 'internal error');
-    }
-
-    ws.on('pong', () => {
-      connection.alive = true;
+    sockets.serve(ws, logger.child({ device: deviceId }), 'websocket', (close) => {
+      const link: DeviceLink = {
+        deviceId,
+        transport: 'websocket',
+        send(message) {
+          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+        },
+        // The socket keeps order and turns are delimited by JSON messages, so no header (docs/protocol.md §1.1).
+        sendAudio(packet) {
+          if (ws.readyState === WebSocket.OPEN) ws.send(packet, { binary: true });
+        },
+        close(reason) {
+          close(1000, reason);
+        },
+      };
+      const port = openSession(link);
+      return {
+        message: (bytes, isBinary) => (isBinary ? port.receiveAudio({ packet: bytes }) : port.receiveControl(parseDeviceMessage(bytes.toString('utf8')))),
+        disconnected: (reason) => port.disconnected(reason),
+      };
     });
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!port) return;
-      try {
-        if (isBinary) port.receiveAudio({ packet: toBuffer(data) });
-        else port.receiveControl(parseDeviceMessage(toBuffer(data).toString('utf8')));
-      } catch (err) {
-        // A session bug must cost this device its connection, not the gateway its process.
-        log.error({ err }, 'session failed on a websocket message');
-        closeWith(1011, 'internal error');
-      }
-    });
-    ws.on('error', (err) => {
-      connection.closeReason ??= `error: ${err.message}`;
-      log.warn({ err: err.message }, 'websocket error');
-    });
-    ws.on('close', (code: number) => {
-      connections.delete(connection);
-      resolveClosed();
-      const reason = connection.closeReason ?? `closed by device (${code})`;
-      log.info({ reason }, 'websocket closed');
-      try {
-        port?.disconnected(reason);
-      } catch (err) {
-        log.error({ err }, 'session failed on disconnect');
-      }
-    });
-    log.info('websocket connected');
   }
-
-  const heartbeat = setInterval(() => {
-    for (const connection of connections) {
-      if (!connection.alive) {
-        connection.closeReason ??= 'heartbeat timeout';
-        connection.ws.terminate();
-        continue;
-      }
-      connection.alive = false;
-      connection.ws.ping();
-    }
-  }, options.heartbeatIntervalMs ?? WEBSOCKET_HEARTBEAT_INTERVAL_MS);
-  heartbeat.unref();
 
   server.on('upgrade', onUpgrade);
 
   return {
     get connectionCount() {
-      return connections.size;
+      return sockets.count;
     },
     async close() {
       if (stopping) return;
       stopping = true;
-      clearInterval(heartbeat);
       server.off('upgrade', onUpgrade);
-      const open = [...connections];
-      for (const connection of open) {
-        connection.closeReason ??= 'gateway stopping';
-        connection.ws.close(1001, 'gateway stopping');
-      }
-      const grace = setTimeout(() => open.forEach((c) => c.ws.terminate()), options.closeGraceMs ?? WEBSOCKET_CLOSE_GRACE_MS);
-      await Promise.all(open.map((c) => c.closed));
-      clearTimeout(grace);
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await sockets.close();
     },
   };
-}
-
-/** Answers an upgrade with a plain HTTP status and closes it; nothing the client sent is read. */
-export function refuse(socket: Duplex, status: number, text: string): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const extra = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
-  socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n${extra}\r\n`);
-}
-
-export function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-export function truncateCloseReason(reason: string): string {
-  let out = reason;
-  while (Buffer.byteLength(out) > MAX_CLOSE_REASON_BYTES) out = out.slice(0, -1);
-  return out;
 }

@@ -8,11 +8,11 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocket } from 'ws';
 import { decodeBinaryFrame, encodeBinaryFrame, FRAME_TYPE_JSON, FRAME_TYPE_OPUS, isXiaozhiProtocolVersion, type XiaozhiProtocolVersion } from '../../protocol/xiaozhi/index.ts';
 import type { Logger } from '../logger.ts';
 import { checkDeviceCredentials, type AuthenticateDevice } from '../transport/auth.ts';
-import { refuse, toBuffer, truncateCloseReason } from '../transport/websocket-transport.ts';
+import { refuse, WebSocketConnections } from '../transport/websocket-connections.ts';
 import { XIAOZHI_WEBSOCKET_PATH } from './ota-answer.ts';
 import type { XiaozhiChannel, XiaozhiPort } from './xiaozhi-session.ts';
 
@@ -38,18 +38,10 @@ export interface XiaozhiWebSocketEndpoint {
   close(): Promise<void>;
 }
 
-interface Connection {
-  ws: WebSocket;
-  alive: boolean;
-  closeReason?: string;
-  closed: Promise<void>;
-}
-
 export function attachXiaozhiWebSocket(options: XiaozhiWebSocketOptions): XiaozhiWebSocketEndpoint {
   const logger = options.logger.child({ transport: 'xiaozhi-websocket' });
-  const wss = new WebSocketServer({ noServer: true, clientTracking: false, maxPayload: options.maxMessageBytes, perMessageDeflate: false });
+  const sockets = new WebSocketConnections(options);
   const paths = new Set<string>(XIAOZHI_WEBSOCKET_PATHS);
-  const connections = new Set<Connection>();
   let stopping = false;
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -87,108 +79,50 @@ export function attachXiaozhiWebSocket(options: XiaozhiWebSocketOptions): Xiaozh
       logger.warn({ remote, mac: mac.slice(0, 32), device: deviceId }, 'xiaozhi websocket refused: bad credentials');
       return refuse(socket, 401, 'Unauthorized');
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, deviceId!, version));
+    sockets.upgrade(req, socket, head, (ws) => serve(ws, deviceId!, version));
   }
 
   function serve(ws: WebSocket, deviceId: string, version: XiaozhiProtocolVersion): void {
-    const log = logger.child({ device: deviceId, version });
-    let resolveClosed!: () => void;
-    const connection: Connection = { ws, alive: true, closed: new Promise((resolve) => (resolveClosed = resolve)) };
-    connections.add(connection);
-    const closeWith = (code: number, reason: string) => {
-      connection.closeReason ??= reason;
-      ws.close(code, truncateCloseReason(reason));
-    };
-    const channel: XiaozhiChannel = {
-      deviceId,
-      transport: 'websocket',
-      sendJson(message) {
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
-      },
-      sendAudio(packet) {
-        if (ws.readyState === WebSocket.OPEN) ws.send(encodeBinaryFrame(version, packet), { binary: true });
-      },
-      close: (reason) => closeWith(1000, reason),
-      helloFields: () => ({ transport: 'websocket' }),
-    };
-
-    let port: XiaozhiPort | undefined;
-    try {
-      port = options.open(channel);
-    } catch (err) {
-      log.error({ err }, 'could not open a session');
-      closeWith(1011, 'internal error');
-    }
-
-    ws.on('pong', () => (connection.alive = true));
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!port) return;
-      try {
-        const bytes = toBuffer(data);
-        if (!isBinary) return port.receiveText(bytes.toString('utf8'));
-        const decoded = decodeBinaryFrame(version, bytes);
-        if (!decoded.ok) return port.receiveInvalid(decoded.reason);
-        const { type, payload } = decoded.frame;
-        if (type === FRAME_TYPE_OPUS) return port.receiveAudio(payload);
-        if (type === FRAME_TYPE_JSON) return port.receiveText(Buffer.from(payload).toString('utf8'));
-        port.receiveInvalid(`frame type ${type} is neither Opus (0) nor JSON (1)`);
-      } catch (err) {
-        // A session bug must cost this device its connection, not the gateway its process.
-        log.error({ err }, 'session failed on a websocket message');
-        closeWith(1011, 'internal error');
-      }
+    sockets.serve(ws, logger.child({ device: deviceId, version }), 'xiaozhi websocket', (close) => {
+      const channel: XiaozhiChannel = {
+        deviceId,
+        transport: 'websocket',
+        sendJson(message) {
+          if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+        },
+        sendAudio(packet) {
+          if (ws.readyState === WebSocket.OPEN) ws.send(encodeBinaryFrame(version, packet), { binary: true });
+        },
+        close: (reason) => close(1000, reason),
+        helloFields: () => ({ transport: 'websocket' }),
+      };
+      const port = options.open(channel);
+      return {
+        message(bytes, isBinary) {
+          if (!isBinary) return port.receiveText(bytes.toString('utf8'));
+          const decoded = decodeBinaryFrame(version, bytes);
+          if (!decoded.ok) return port.receiveInvalid(decoded.reason);
+          const { type, payload } = decoded.frame;
+          if (type === FRAME_TYPE_OPUS) return port.receiveAudio(payload);
+          if (type === FRAME_TYPE_JSON) return port.receiveText(Buffer.from(payload).toString('utf8'));
+          port.receiveInvalid(`frame type ${type} is neither Opus (0) nor JSON (1)`);
+        },
+        disconnected: (reason) => port.disconnected(reason),
+      };
     });
-    ws.on('error', (err) => {
-      connection.closeReason ??= `error: ${err.message}`;
-      log.warn({ err: err.message }, 'websocket error');
-    });
-    ws.on('close', (code: number) => {
-      connections.delete(connection);
-      resolveClosed();
-      const reason = connection.closeReason ?? `closed by device (${code})`;
-      log.info({ reason }, 'xiaozhi websocket closed');
-      try {
-        port?.disconnected(reason);
-      } catch (err) {
-        log.error({ err }, 'session failed on disconnect');
-      }
-    });
-    log.info('xiaozhi websocket connected');
   }
 
-  // The firmware's WebSocket client answers pings (esp-ml307 web_socket.cc): a dead peer is gone within two intervals.
-  const heartbeat = setInterval(() => {
-    for (const connection of connections) {
-      if (!connection.alive) {
-        connection.closeReason ??= 'heartbeat timeout';
-        connection.ws.terminate();
-        continue;
-      }
-      connection.alive = false;
-      connection.ws.ping();
-    }
-  }, options.heartbeatIntervalMs);
-  heartbeat.unref();
   options.server.on('upgrade', onUpgrade);
 
   return {
     get connectionCount() {
-      return connections.size;
+      return sockets.count;
     },
     async close() {
       if (stopping) return;
       stopping = true;
-      clearInterval(heartbeat);
       options.server.off('upgrade', onUpgrade);
-      const open = [...connections];
-      for (const connection of open) {
-        connection.closeReason ??= 'gateway stopping';
-        connection.ws.close(1001, 'gateway stopping');
-      }
-      const grace = setTimeout(() => open.forEach((c) => c.ws.terminate()), options.closeGraceMs);
-      await Promise.all(open.map((c) => c.closed));
-      clearTimeout(grace);
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await sockets.close();
     },
   };
 }
