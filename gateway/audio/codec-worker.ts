@@ -2,8 +2,9 @@
  * A codec worker: the audio work the event loop must not do. Reply clips are resampled to the
  * device rate, cut into frames and encoded (each reply stream keeps its own encoder here, so
  * Opus state runs on across sentences); uploads are decoded (WAV, or ffmpeg/sox forked from
- * this thread) and resampled to 16 kHz; Silero detectors hear the end of turns (for recognizers
- * that cannot end them themselves) and the start of speech (realtime listening). Requests of one kind are answered in the order they came.
+ * this thread) and resampled to 16 kHz; Silero detectors hear the end of turns (for
+ * recognizers that cannot end them themselves) and the start of speech (realtime listening).
+ * Requests of one kind are answered in the order they came.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { getResampler, keepConvertersFor, resamplerStats } from '../../audio/resampler.ts';
