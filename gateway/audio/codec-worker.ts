@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { getResampler, keepConvertersFor, resamplerStats } from '../../audio/resampler.ts';
 import type { SpeechStartDetector, TurnEndDetector } from '../speech/types.ts';
 import { SileroTurnEndDetectorFactory } from '../speech/vad/turn-end.ts';
+import { collectNativeGarbageEvery } from '../speech/workers/native-garbage.ts';
 import type { CodecWorkerData, CodecWorkerEvent, CodecWorkerRequest } from './codec-protocol.ts';
 import { createReplyEncoder, type ReplyEncoder } from './reply-encoder.ts';
 import { AudioDecodeError, decodeUpload } from './upload-decode.ts';
@@ -22,6 +23,8 @@ const uploads = new Map<number, AbortController>();
 /** Open detectors; `heard` stops a speech-start detector from reporting again before its reset. */
 const detectors = new Map<number, { kind: 'turn-end'; detector: TurnEndDetector; heard: boolean } | { kind: 'speech-start'; detector: SpeechStartDetector; heard: boolean }>();
 let detectorFactory: SileroTurnEndDetectorFactory | undefined;
+/** Reply streams between full collections of this worker's heap (native-garbage.ts). */
+const encoderDropped = collectNativeGarbageEvery(16);
 
 function post(event: CodecWorkerEvent, transfer?: ArrayBuffer[]): void {
   port.postMessage(event, transfer);
@@ -172,7 +175,8 @@ try {
         encodeReply(message);
         return;
       case 'reply-close':
-        replies.delete(message.stream); // libopus frees the encoder at garbage collection
+        replies.delete(message.stream);
+        encoderDropped(); // libopus frees the encoder at garbage collection
         return;
       case 'decode-upload':
         void decode(message);

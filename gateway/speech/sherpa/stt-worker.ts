@@ -14,6 +14,7 @@ import { loadSherpa, type OnlineRecognizer, type OnlineStream, type Vad } from '
 import type { SttWorkerData, SttWorkerEvent, SttWorkerRequest } from './stt-protocol.ts';
 import { STT_SAMPLE_RATE } from '../types.ts';
 import { SILERO_WINDOW_SAMPLES, VAD_BUFFER_SECONDS } from '../vad/silero-config.ts';
+import { collectNativeGarbageEvery } from '../workers/native-garbage.ts';
 
 interface StreamState {
   stream: OnlineStream;
@@ -35,7 +36,11 @@ const streams = new Map<number, StreamState>();
 /** Silero instances are slow to create (~40 ms): reuse them across turns; those idle a minute go (one stays). */
 const idleVads: Array<{ vad: Vad; since: number }> = [];
 const VAD_IDLE_MS = 60_000;
+/** Turns between full collections of this worker's heap. */
+const NATIVE_GC_EVERY_STREAMS = 16;
 let recognizer: OnlineRecognizer;
+/** A finished stream's decoder state is freed at garbage collection (native-garbage.ts). */
+const streamDropped = collectNativeGarbageEvery(NATIVE_GC_EVERY_STREAMS);
 let drainScheduled = false;
 let stopped = false;
 
@@ -51,6 +56,7 @@ function feed(state: StreamState, samples: Float32Array): void {
 
 function release(id: number, state: StreamState): void {
   streams.delete(id);
+  streamDropped();
   if (state.vad) {
     state.vad.reset();
     idleVads.push({ vad: state.vad, since: performance.now() });
