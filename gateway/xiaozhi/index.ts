@@ -12,7 +12,7 @@ import { websocketOffer, type TransportOffer } from './ota-answer.ts';
 import { ACTIVATE_PATHS, OTA_PATHS, registerOtaRoutes } from './ota-route.ts';
 import { attachXiaozhiWebSocket, XIAOZHI_WEBSOCKET_PATHS } from './websocket-endpoint.ts';
 import type { XiaozhiConfig } from './xiaozhi-config.ts';
-import { openXiaozhiSession } from './xiaozhi-session.ts';
+import { openXiaozhiSession, xiaozhiSessionDeps } from './xiaozhi-session.ts';
 
 export { XIAOZHI_ENV_VARS, XiaozhiSchema, type XiaozhiConfig } from './xiaozhi-config.ts';
 export { openXiaozhiSession, type XiaozhiChannel, type XiaozhiPort, type XiaozhiSessionDeps } from './xiaozhi-session.ts';
@@ -50,18 +50,12 @@ export function startXiaozhi(deps: XiaozhiDeps): XiaozhiService {
     transportOffer: deps.transportOffer ?? websocketOffer(config.websocketVersion),
     logger,
   });
+  const sessionDeps = xiaozhiSessionDeps(config, deps.openSession, logger);
   const endpoint = attachXiaozhiWebSocket({
     server: deps.http.server,
     deviceIdForMac: (mac) => deps.store.devices.getByMac(mac)?.id,
     authenticate: (deviceId, token) => deps.store.devices.verify(deviceId, token),
-    open: (channel) =>
-      openXiaozhiSession(channel, {
-        openSession: deps.openSession,
-        wakeWords: config.wakeWords,
-        toolTimeoutMs: config.toolTimeoutMs,
-        idleCloseMs: config.idleCloseMs,
-        logger,
-      }),
+    open: (channel) => openXiaozhiSession(channel, sessionDeps),
     logger,
     ...deps.websocket,
   });

@@ -26,6 +26,7 @@ import type { Logger } from '../logger.ts';
 import type { DeviceLink, DeviceSessionPort, SessionOpener, TransportName } from '../session/link.ts';
 import { LogOnce } from '../session/log-once.ts';
 import { DeviceMcpClient } from './mcp-client.ts';
+import type { XiaozhiConfig } from './xiaozhi-config.ts';
 
 /** The reply audio stock firmware expects unless told otherwise (protocol.h defaults), and what its decoder is sized for. */
 export const XIAOZHI_REPLY_RATE = 24000;
@@ -61,6 +62,11 @@ export interface XiaozhiSessionDeps {
   toolTimeoutMs: number;
   idleCloseMs: number;
   logger: Logger;
+}
+
+/** The session's settings from the room's config section (both transports open sessions alike). */
+export function xiaozhiSessionDeps(config: Pick<XiaozhiConfig, 'wakeWords' | 'toolTimeoutMs' | 'idleCloseMs'>, openSession: SessionOpener, logger: Logger): XiaozhiSessionDeps {
+  return { openSession, wakeWords: config.wakeWords, toolTimeoutMs: config.toolTimeoutMs, idleCloseMs: config.idleCloseMs, logger };
 }
 
 /** Wake words compare without case, spaces or punctuation ("Hi, ESP" = "hi esp"). */

@@ -12,7 +12,7 @@ import type { DeviceRegistry } from '../../store/index.ts';
 import type { AuthenticateDirect } from '../../transport/direct-login.ts';
 import type { TransportOffer } from '../ota-answer.ts';
 import type { XiaozhiConfig } from '../xiaozhi-config.ts';
-import { openXiaozhiSession } from '../xiaozhi-session.ts';
+import { openXiaozhiSession, xiaozhiSessionDeps } from '../xiaozhi-session.ts';
 import { mqttOffer, readXiaozhiLogin } from './mqtt-credentials.ts';
 import { startUdpAudioServer, type UdpAudioServer } from './udp-audio-server.ts';
 import { XiaozhiMqttClient } from './xiaozhi-mqtt-client.ts';
@@ -48,6 +48,7 @@ export interface XiaozhiMqttUdp {
 export async function startXiaozhiMqttUdp(deps: XiaozhiMqttUdpDeps): Promise<XiaozhiMqttUdp | undefined> {
   const { config } = deps;
   const logger = deps.logger.child({ component: 'xiaozhi' });
+  const sessionDeps = xiaozhiSessionDeps(config, deps.openSession, logger);
   if (config.transport !== 'mqtt') return undefined;
   if (deps.externalBroker) {
     logger.warn(
@@ -77,14 +78,7 @@ export async function startXiaozhiMqttUdp(deps: XiaozhiMqttUdpDeps): Promise<Xia
       udp,
       publicHost,
       stillAuthorized: () => deps.devices.verify(deviceId, password),
-      open: (channel) =>
-        openXiaozhiSession(channel, {
-          openSession: deps.openSession,
-          wakeWords: config.wakeWords,
-          toolTimeoutMs: config.toolTimeoutMs,
-          idleCloseMs: config.idleCloseMs,
-          logger,
-        }),
+      open: (channel) => openXiaozhiSession(channel, sessionDeps),
       idleCloseMs: config.idleCloseMs,
       logger,
       onGone: () => clients.delete(client),
